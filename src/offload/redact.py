@@ -1,0 +1,86 @@
+"""Redaction at the boundary: no secret ever reaches a log, the journal, an error body or a report.
+
+Three layers: exact configured secret values, secret-bearing header / field names, and key-shaped strings
+(``sk-...``, ``sk-ant-...``, bearer tokens, long hex/base64 tokens labelled as keys).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MASK = "[REDACTED]"
+
+SECRET_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie", "set-cookie", "x-goog-api-key"}
+)
+_SECRET_FIELD = re.compile(r"(?i)(^|[_-])(api[_-]?key|secret|password|token|authorization)$")
+
+_PATTERNS = [
+    re.compile(r"sk-(?:ant-|proj-|or-|live-)?[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{8,}"),
+    re.compile(r"\b(?:ghp|gho|ghu|ghs|github_pat|xox[abpr]|AKIA|hf)_?[A-Za-z0-9_]{16,}\b"),
+    re.compile(r"(?i)((?:api[_-]?key|secret|token|password)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]{6,})"),
+]
+
+
+class Redactor:
+    """Removes known secret values and key-shaped strings from text and structures."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, secret: str) -> None:
+        if secret and len(secret) >= 4 and secret not in self._secrets:
+            self._secrets.append(secret)
+            self._secrets.sort(key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        """Redact a string."""
+        if not value:
+            return value
+        for s in self._secrets:
+            if s in value:
+                value = value.replace(s, MASK)
+        for i, pat in enumerate(_PATTERNS):
+            if i == 3:
+                value = pat.sub(lambda m: m.group(1) + MASK, value)
+            else:
+                value = pat.sub(MASK, value)
+        return value
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Redact a header mapping (secret-bearing header names are masked whole)."""
+        return {k: (MASK if k.lower() in SECRET_HEADERS else self.text(v)) for k, v in headers.items()}
+
+    def obj(self, value: Any) -> Any:
+        """Redact any JSON-like structure recursively (fields named like secrets are masked whole)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            out = {}
+            for k, v in value.items():
+                if isinstance(k, str) and isinstance(v, str) and (
+                    _SECRET_FIELD.search(k) or k.lower() in SECRET_HEADERS
+                ) and not k.endswith("_env"):
+                    out[k] = MASK
+                else:
+                    out[k] = self.obj(v)
+            return out
+        if isinstance(value, list | tuple):
+            return [self.obj(v) for v in value]
+        return value
+
+
+_default = Redactor()
+
+
+def default_redactor() -> Redactor:
+    """The process-wide redactor; configured secrets are added when the config loads."""
+    return _default
+
+
+def redact(value: str) -> str:
+    """Redact a string with the process-wide redactor."""
+    return _default.text(value)

@@ -1,0 +1,1 @@
+"""Routing: classify a request, choose candidates from the policy, run the verified cascade."""

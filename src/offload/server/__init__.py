@@ -1,0 +1,1 @@
+"""The HTTP gateway (ASGI app) that serves the OpenAI, Anthropic and Ollama dialects."""

@@ -1,0 +1,37 @@
+# offload — two set-up commands: `make demo` and `make test`. Both create .venv and are idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+DEMO_PROMPT := Write a Python function is_prime(n) that returns True if n is a prime number. >>> is_prime(7) True >>> is_prime(8) False
+
+.PHONY: demo test lint bench clean
+
+$(PY):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "offload needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when pyproject.toml changes (stamps live inside .venv).
+$(VENV)/.stamp-run: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(PY)
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(VENV)/.stamp-run
+
+demo: $(VENV)/.stamp-run
+	OFFLOAD_HOME=$${OFFLOAD_HOME:-.offload} $(BIN)/offload run --explain --model auto "$(DEMO_PROMPT)"
+
+test: $(VENV)/.stamp-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.stamp-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .offload .pytest_cache build *.egg-info src/*.egg-info

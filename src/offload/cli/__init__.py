@@ -1,0 +1,50 @@
+"""``offload`` command line: one module per command group, each thin (parse, call the library, render)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from offload.cli import config_cmd, doctor, log, models, route, run, savings
+from offload.cli.common import State, render_error
+from offload.errors import OffloadError
+
+app = typer.Typer(
+    name="offload",
+    help="Run cheap, private work on local models; use the cloud only where it is needed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: str | None = typer.Option(None, "--config", "-c", help="Path to offload.toml (else $OFFLOAD_CONFIG, else the user config dir)."),
+) -> None:
+    ctx.obj = State(config_path=config)
+    ctx.call_on_close(ctx.obj.close)
+
+
+for _module in (run, route, models, log, savings, doctor, config_cmd):
+    _module.register(app)
+
+try:  # commands contributed by later features register themselves when present
+    from offload.cli import extra as _extra
+
+    _extra.register(app)
+except ImportError:  # pragma: no cover - optional
+    pass
+
+
+def main() -> None:
+    """Console-script entry point: offload errors become a message, a hint and exit code 1 — never a traceback."""
+    try:
+        app()
+    except OffloadError as exc:
+        render_error(exc)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

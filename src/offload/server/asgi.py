@@ -1,0 +1,175 @@
+"""Minimal raw-ASGI plumbing for the gateway: requests, JSON responses, and cancellable streaming.
+
+The gateway is a plain ASGI app (no framework on the hot path): one dict lookup routes a request, bodies are
+read with a size limit, and every handler runs next to a watcher that notices a client disconnect and
+cancels the handler (which closes the engine's stream, which cancels the upstream call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+from offload.dialects.common import dumps
+from offload.errors import InvalidRequest
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The request body is larger than the gateway accepts."""
+
+    code = "request_too_large"
+    http_status = 413
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """The request body is not JSON."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class ClientDisconnected(Exception):
+    """The client went away while its request was running."""
+
+
+class Request:
+    """One HTTP request as the handlers see it."""
+
+    __slots__ = ("scope", "receive", "send", "method", "path", "t0", "dialect", "_headers", "_body", "response_headers")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, dialect: str) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.t0: float = scope.get("offload.t0") or time.perf_counter()
+        self.dialect = dialect
+        self._headers: dict[str, str] | None = None
+        self._body: bytes | None = None
+        self.response_headers: list[tuple[bytes, bytes]] = []
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Request headers, lower-cased names (repeated headers joined with ``,``)."""
+        if self._headers is None:
+            h: dict[str, str] = {}
+            for k, v in self.scope["headers"]:
+                name = k.decode("latin-1").lower()
+                val = v.decode("latin-1")
+                h[name] = f"{h[name]},{val}" if name in h else val
+            self._headers = h
+        return self._headers
+
+    @property
+    def query(self) -> str:
+        return self.scope.get("query_string", b"").decode("latin-1")
+
+    async def body(self) -> bytes:
+        """The whole body (the security middleware has already capped its size)."""
+        if self._body is None:
+            chunks: list[bytes] = []
+            more = True
+            while more:
+                msg = await self.receive()
+                if msg["type"] == "http.disconnect":
+                    raise ClientDisconnected()
+                chunks.append(msg.get("body", b""))
+                more = msg.get("more_body", False)
+            self._body = b"".join(chunks)
+        return self._body
+
+    def overhead_header(self, backend_s: float = 0.0) -> tuple[bytes, bytes]:
+        ms = max(0.0, (time.perf_counter() - self.t0 - backend_s) * 1000.0)
+        return (b"x-offload-overhead-ms", f"{ms:.3f}".encode())
+
+
+def _headers(content_type: str, length: int | None, extra: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    out = [(b"content-type", content_type.encode())]
+    if length is not None:
+        out.append((b"content-length", str(length).encode()))
+    out.extend(extra)
+    return out
+
+
+async def send_bytes(send: Send, status: int, body: bytes, content_type: str = "application/json",
+                     headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _headers(content_type, len(body), headers)})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(send: Send, status: int, obj: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    await send_bytes(send, status, dumps(obj), "application/json", headers)
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return
+
+
+async def run_until_disconnect(receive: Receive, work: Awaitable[Any]) -> Any:
+    """Run ``work``; if the client disconnects first, cancel it and raise :class:`ClientDisconnected`.
+
+    Call only after the request body was read completely (the watcher consumes ``receive``).
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_wait_disconnect(receive))
+    try:
+        done, _ = await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        watcher.cancel()
+        raise
+    if task in done:
+        watcher.cancel()
+        return task.result()
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):
+        pass
+    raise ClientDisconnected()
+
+
+class StreamSink:
+    """Writes a streaming response: headers once, then chunks."""
+
+    def __init__(self, send: Send, media_type: str, headers: list[tuple[bytes, bytes]]) -> None:
+        self._send = send
+        self.media_type = media_type
+        self.headers = headers
+        self.started = False
+
+    async def start(self, status: int = 200) -> None:
+        if not self.started:
+            self.started = True
+            hdrs = [(b"content-type", self.media_type.encode()), (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"), *self.headers]
+            await self._send({"type": "http.response.start", "status": status, "headers": hdrs})
+
+    async def write(self, data: bytes) -> None:
+        if data:
+            await self.start()
+            await self._send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def close(self) -> None:
+        await self.start()
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def aiter_close(it: AsyncIterator[Any]) -> None:
+    """Close an async iterator if it can be closed (cancels the engine's upstream stream)."""
+    aclose = getattr(it, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:
+            pass

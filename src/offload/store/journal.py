@@ -1,0 +1,367 @@
+"""The journal: every request is written durably BEFORE it is sent, so nothing is lost and failures replay.
+
+``begin`` commits a redacted ``pending`` row and only then returns its id; ``finish`` stores the outcome,
+usage and price in one transaction; a process that dies leaves ``pending`` rows, which the next
+:class:`Journal` opened on the file marks ``interrupted`` (only when their owning process is really gone).
+
+Writes go through one writer thread per process with group commit (see :mod:`offload.store.writer`), so
+many concurrent callers share an fsync and none ever sees "database is locked". Every write method has an
+``a``-prefixed coroutine twin that awaits the commit without blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from offload.redact import Redactor, default_redactor
+from offload.store import reads
+from offload.store.db import JournalError, Owner, connect, current_owner, init_lock, owner_is_dead, retry_busy
+from offload.store.entries import JournalEntry
+from offload.store.migrations import migrate
+from offload.store.ops import OpBuilder
+from offload.store.reads import TimeLike
+from offload.store.writer import Writer, WriterStats
+from offload.types import Attempt, Usage
+
+T = TypeVar("T")
+Entries = list[JournalEntry]  # (``Journal.list`` shadows the builtin inside the class body)
+Rows = list[sqlite3.Row]
+
+_INTERRUPTED_ERROR = json.dumps(
+    {"code": "interrupted", "message": "the offload process handling this request stopped before it finished"}
+)
+
+
+def recover_interrupted(conn: sqlite3.Connection) -> int:
+    """Mark ``pending`` rows whose owning process is dead as ``interrupted``; returns how many were marked."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        owners = conn.execute(
+            "SELECT DISTINCT owner_host, owner_boot, owner_pid, owner_start FROM requests WHERE status = 'pending'"
+        ).fetchall()
+        marked = 0
+        now = time.time()
+        for host, boot, pid, start in owners:
+            if pid is None or not owner_is_dead(Owner(host or "", boot or "", int(pid), start)):
+                continue
+            cur = conn.execute(
+                "UPDATE requests SET status = 'interrupted', updated_at = ?, error_json = COALESCE(error_json, ?) "
+                "WHERE status = 'pending' AND owner_host IS ? AND owner_boot IS ? AND owner_pid = ? "
+                "AND owner_start IS ?",
+                (now, _INTERRUPTED_ERROR, host, boot, pid, start),
+            )
+            marked += cur.rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return marked
+
+
+class Journal:
+    """Durable, redacted record of every request (thread- and multi-process safe).
+
+    ``redactor`` defaults to the process-wide one (which knows the configured secrets).
+    ``group_commit=False`` gives every write its own transaction (for benchmarks and debugging).
+    ``recovered`` tells how many pending rows of dead processes were marked ``interrupted`` on open.
+    """
+
+    def __init__(
+        self, path: Path | str, redactor: Redactor | None = None, *, group_commit: bool = True, max_batch: int = 256
+    ) -> None:
+        self.path = Path(path).expanduser()
+        self._redactor = redactor or default_redactor()
+        self._max_batch = max_batch if group_commit else 1
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.recovered = self._initialise()
+        except sqlite3.Error as exc:
+            raise JournalError(
+                f"cannot open the journal {self.path}: {exc}",
+                hint="check that the file is an offload journal on a local disk and its directory is writable",
+            ) from exc
+        except OSError as exc:
+            raise JournalError(
+                f"cannot create the journal directory {self.path.parent}: {exc}",
+                hint="set [defaults] journal_path (or OFFLOAD_HOME) to a writable place",
+            ) from exc
+        self._connect()
+
+    def _initialise(self) -> int:
+        with init_lock(self.path):
+            conn = connect(self.path)
+            try:
+                mode = retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+                if str(mode).lower() != "wal":
+                    raise JournalError(
+                        f"the journal {self.path} cannot use WAL mode (got {mode!r})",
+                        hint="put the journal on a local disk (not a network share)",
+                    )
+                migrate(conn)
+                return recover_interrupted(conn)
+            finally:
+                conn.close()
+
+    def _connect(self) -> None:
+        self._pid = os.getpid()
+        self._ops = OpBuilder(self._redactor, current_owner())
+        self._writer = Writer(self.path, max_batch=self._max_batch)
+        self._reader = connect(self.path, readonly=True)
+        self._reader.row_factory = sqlite3.Row
+        self._read_lock = threading.Lock()
+
+    def _check(self) -> None:
+        if self._closed:
+            raise JournalError("the journal is closed", hint="open a new Journal to use it again")
+        if os.getpid() != self._pid:  # forked: the parent's connections and thread are not ours to use
+            self._connect()
+
+    def _submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        self._check()
+        return self._writer.submit(op)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._check()
+        with self._read_lock:
+            try:
+                return fn(self._reader)
+            except sqlite3.Error as exc:
+                raise JournalError(
+                    f"cannot read the journal {self.path}: {exc}", hint="run `offload journal check`"
+                ) from exc
+
+    @property
+    def writer_stats(self) -> WriterStats:
+        """Counters of this process's writer (ops, commits, batch sizes)."""
+        return self._writer.stats
+
+    # -- writes --------------------------------------------------------------------------------------------
+    def begin(
+        self,
+        request: Mapping[str, Any] | BaseModel,
+        *,
+        source: str,
+        model_requested: str,
+        dialect: str | None = None,
+        client: str | None = None,
+        kind: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        status: str = "pending",
+    ) -> str:
+        """Redact and durably commit a new request row; returns its time-ordered id (a ULID)."""
+        op = self._ops.begin(
+            request, source=source, model_requested=model_requested, dialect=dialect, client=client,
+            kind=kind, headers=headers, status=status,
+        )  # fmt: skip
+        return self._submit(op).result()
+
+    def record_attempt(
+        self, request_id: str, attempt: Attempt, *, cost_equiv_usd: float | None = None, local: bool | None = None
+    ) -> None:
+        """Store one attempt (idempotent per ``attempt.n``).
+
+        ``cost_equiv_usd`` is the attempt priced at its model's cloud rate (0 or None for local models);
+        ``local`` says where it ran — when None it is inferred as local iff that cost is 0 or None.
+        """
+        self._submit(self._ops.attempt(request_id, attempt, cost_equiv_usd, local)).result()
+
+    def finish(
+        self,
+        request_id: str,
+        *,
+        status: str,
+        response: Mapping[str, Any] | BaseModel | None = None,
+        error: Mapping[str, Any] | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        backend: str | None = None,
+        verdict: str | None = None,
+        route: Mapping[str, Any] | None = None,
+        local: bool | None = None,
+        avoided_usd: float | None = None,
+        reference_model: str | None = None,
+        partial_output: str | None = None,
+    ) -> None:
+        """Store the outcome of a request in one transaction (everything redacted).
+
+        ``avoided_usd`` is what the answer would have cost on ``reference_model``; the ledger counts it as
+        saved only for ``local`` answers whose ``verdict`` is ``"verified"``.
+        """
+        op = self._ops.finish(
+            request_id, status=status, response=response, error=error, usage=usage, model=model, backend=backend,
+            verdict=verdict, route=route, local=local, avoided_usd=avoided_usd, reference_model=reference_model,
+            partial_output=partial_output,
+        )  # fmt: skip
+        self._submit(op).result()
+
+    def mark_status(self, request_id: str, status: str) -> None:
+        """Set a row's status (e.g. ``queued`` → ``pending`` when a replay picks it up)."""
+        self._submit(self._ops.status(request_id, status)).result()
+
+    def link_replay(self, original_id: str, new_id: str) -> None:
+        """Record that request ``new_id`` is a replay of ``original_id``."""
+        self._submit(self._ops.link(original_id, new_id)).result()
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def get(self, request_id: str) -> JournalEntry:
+        """One entry with its attempts; raises :class:`~offload.store.reads.UnknownJournalEntry` if absent."""
+        return self._read(lambda c: reads.get(c, request_id))
+
+    def list(
+        self,
+        status: str | None = None,
+        source: str | None = None,
+        model: str | None = None,
+        kind: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Entries:
+        """Entries matching every given filter, newest first (``model`` matches requested or used model)."""
+        return self._read(
+            lambda c: reads.list_entries(
+                c, status=status, source=source, model=model, kind=kind, since=since, until=until,
+                search=search, limit=limit, offset=offset,
+            )
+        )  # fmt: skip
+
+    def for_replay(self, which: str, limit: int | None = None) -> Entries:
+        """``"failed"`` / ``"interrupted"`` / ``"queued"`` entries not replayed yet, oldest first."""
+        return self._read(lambda c: reads.for_replay(c, which, limit))
+
+    def integrity_check(self) -> str:
+        """SQLite's integrity check: ``"ok"`` when the file is sound, else the problems found."""
+        return self._read(reads.integrity_check)
+
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> Rows:
+        """Run a read-only query (the connection refuses writes); used by the ledger."""
+        return self._read(lambda c: c.execute(sql, args).fetchall())
+
+    def close(self) -> None:
+        """Commit whatever is queued, then close. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        with self._read_lock:
+            self._reader.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- async twins ---------------------------------------------------------------------------------------
+    async def _await(self, fut: Future[T]) -> T:
+        wrapped = asyncio.wrap_future(fut)
+        try:
+            # shielded: a cancelled caller must not cancel a write that may already be on its way to disk
+            return await asyncio.shield(wrapped)
+        except asyncio.CancelledError:
+            wrapped.add_done_callback(lambda f: f.cancelled() or f.exception())
+            raise
+
+    async def abegin(
+        self,
+        request: Mapping[str, Any] | BaseModel,
+        *,
+        source: str,
+        model_requested: str,
+        dialect: str | None = None,
+        client: str | None = None,
+        kind: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        status: str = "pending",
+    ) -> str:
+        """:meth:`begin` for the event loop; if the caller is cancelled meanwhile the row becomes ``cancelled``."""
+        op = self._ops.begin(
+            request, source=source, model_requested=model_requested, dialect=dialect, client=client,
+            kind=kind, headers=headers, status=status,
+        )  # fmt: skip
+        fut = self._submit(op)
+        try:
+            return await self._await(fut)
+        except asyncio.CancelledError:
+            fut.add_done_callback(self._cancel_orphan)
+            raise
+
+    def _cancel_orphan(self, fut: Future[str]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        with contextlib.suppress(JournalError):
+            self._submit(self._ops.status(fut.result(), "cancelled"))
+
+    async def arecord_attempt(
+        self, request_id: str, attempt: Attempt, *, cost_equiv_usd: float | None = None, local: bool | None = None
+    ) -> None:
+        """:meth:`record_attempt` for the event loop."""
+        await self._await(self._submit(self._ops.attempt(request_id, attempt, cost_equiv_usd, local)))
+
+    async def afinish(
+        self,
+        request_id: str,
+        *,
+        status: str,
+        response: Mapping[str, Any] | BaseModel | None = None,
+        error: Mapping[str, Any] | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        backend: str | None = None,
+        verdict: str | None = None,
+        route: Mapping[str, Any] | None = None,
+        local: bool | None = None,
+        avoided_usd: float | None = None,
+        reference_model: str | None = None,
+        partial_output: str | None = None,
+    ) -> None:
+        """:meth:`finish` for the event loop."""
+        op = self._ops.finish(
+            request_id, status=status, response=response, error=error, usage=usage, model=model, backend=backend,
+            verdict=verdict, route=route, local=local, avoided_usd=avoided_usd, reference_model=reference_model,
+            partial_output=partial_output,
+        )  # fmt: skip
+        await self._await(self._submit(op))
+
+    async def amark_status(self, request_id: str, status: str) -> None:
+        """:meth:`mark_status` for the event loop."""
+        await self._await(self._submit(self._ops.status(request_id, status)))
+
+    async def alink_replay(self, original_id: str, new_id: str) -> None:
+        """:meth:`link_replay` for the event loop."""
+        await self._await(self._submit(self._ops.link(original_id, new_id)))
+
+    async def aget(self, request_id: str) -> JournalEntry:
+        """:meth:`get` in a worker thread."""
+        return await asyncio.to_thread(self.get, request_id)
+
+    async def alist(self, **filters: Any) -> Entries:
+        """:meth:`list` in a worker thread (same keyword filters)."""
+        return await asyncio.to_thread(lambda: self.list(**filters))
+
+    async def afor_replay(self, which: str, limit: int | None = None) -> Entries:
+        """:meth:`for_replay` in a worker thread."""
+        return await asyncio.to_thread(self.for_replay, which, limit)
+
+    async def aintegrity_check(self) -> str:
+        """:meth:`integrity_check` in a worker thread."""
+        return await asyncio.to_thread(self.integrity_check)
+
+    async def aclose(self) -> None:
+        """:meth:`close` in a worker thread."""
+        await asyncio.to_thread(self.close)

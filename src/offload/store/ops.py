@@ -1,0 +1,189 @@
+"""Write operations of the journal, prepared in the caller's thread and run by the writer thread.
+
+Preparing (validation, redaction, JSON encoding) happens where the caller is, so bad arguments raise at the
+call site; the returned operation only executes one or two SQL statements inside the writer's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from offload.redact import Redactor
+from offload.store.db import Owner, new_id
+from offload.store.entries import FINAL_STATUSES, STATUSES
+from offload.store.reads import UnknownJournalEntry
+from offload.types import Attempt, Usage
+
+Op = Callable[[sqlite3.Connection], Any]
+
+_INSERT = (
+    "INSERT INTO requests (id, created_at, updated_at, status, source, dialect, client, kind, model_requested, "
+    "request_json, headers_json, owner_host, owner_boot, owner_pid, owner_start) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_ATTEMPT = (
+    "INSERT INTO attempts (request_id, n, created_at, backend, model, status, verdict, detail, latency_s, "
+    "input_tokens, output_tokens, cost_equiv_usd, local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (request_id, n) DO UPDATE SET created_at = excluded.created_at, backend = excluded.backend, "
+    "model = excluded.model, status = excluded.status, verdict = excluded.verdict, detail = excluded.detail, "
+    "latency_s = excluded.latency_s, input_tokens = excluded.input_tokens, "
+    "output_tokens = excluded.output_tokens, cost_equiv_usd = excluded.cost_equiv_usd, local = excluded.local"
+)
+_FINISH = (
+    "UPDATE requests SET status = ?, updated_at = ?, finished_at = ?, response_json = ?, error_json = ?, "
+    "input_tokens = ?, output_tokens = ?, model = COALESCE(?, model), backend = COALESCE(?, backend), "
+    "verdict = ?, route_json = ?, local = ?, avoided_usd = ?, reference_model = ?, partial_output = ? "
+    "WHERE id = ?"
+)
+_CLAIM = (
+    "UPDATE requests SET status = ?, updated_at = ?, finished_at = NULL, owner_host = ?, owner_boot = ?, "
+    "owner_pid = ?, owner_start = ? WHERE id = ?"
+)
+_SET_STATUS = "UPDATE requests SET status = ?, updated_at = ?, finished_at = COALESCE(finished_at, ?) WHERE id = ?"
+
+
+def unknown(request_id: str) -> UnknownJournalEntry:
+    return UnknownJournalEntry(
+        f"no journal entry with id {request_id!r}",
+        hint="ids come from Journal.begin(); list them with Journal.list() or `offload journal list`",
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able plain data from mappings, sequences and pydantic models (so redaction sees every string)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _run(sql: str, args: tuple[Any, ...], request_id: str) -> Op:
+    def op(conn: sqlite3.Connection) -> None:
+        try:
+            cur = conn.execute(sql, args)
+        except sqlite3.IntegrityError as exc:
+            raise unknown(request_id) from exc
+        if cur.rowcount == 0:
+            raise unknown(request_id)
+
+    return op
+
+
+class OpBuilder:
+    """Builds redacted write operations for one process (``owner``) with one ``redactor``."""
+
+    def __init__(self, redactor: Redactor, owner: Owner) -> None:
+        self.redactor = redactor
+        self.owner = owner
+
+    def dumps(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(self.redactor.obj(_plain(value)), ensure_ascii=False, separators=(",", ":"))
+
+    def text(self, value: str | None) -> str | None:
+        return None if value is None else self.redactor.text(value)
+
+    def begin(
+        self,
+        request: Mapping[str, Any] | BaseModel,
+        *,
+        source: str,
+        model_requested: str,
+        dialect: str | None,
+        client: str | None,
+        kind: str | None,
+        headers: Mapping[str, str] | None,
+        status: str,
+    ) -> Op:
+        if status not in ("pending", "queued"):
+            raise ValueError(f"begin() status must be 'pending' or 'queued', not {status!r}")
+        rid, now, o, t = new_id(), time.time(), self.owner, self.text
+        hdrs = self.redactor.headers(headers) if headers else None
+        row = (
+            rid, now, now, status, t(source), t(dialect), t(client), t(kind), t(model_requested),
+            self.dumps(request) or "{}", json.dumps(hdrs, ensure_ascii=False) if hdrs else None,
+            o.host, o.boot, o.pid, o.start,
+        )  # fmt: skip
+
+        def op(conn: sqlite3.Connection) -> str:
+            conn.execute(_INSERT, row)
+            return rid
+
+        return op
+
+    def attempt(self, request_id: str, attempt: Attempt, cost_equiv_usd: float | None, local: bool | None) -> Op:
+        if local is None:
+            local = not cost_equiv_usd
+        row = (
+            request_id, attempt.n, time.time(), self.text(attempt.backend), self.text(attempt.model),
+            attempt.status, attempt.verdict, self.text(attempt.detail) or "", attempt.latency_s,
+            attempt.usage.input_tokens, attempt.usage.output_tokens, cost_equiv_usd, int(local),
+        )  # fmt: skip
+
+        def op(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(_ATTEMPT, row)
+            except sqlite3.IntegrityError as exc:
+                raise unknown(request_id) from exc
+
+        return op
+
+    def finish(
+        self,
+        request_id: str,
+        *,
+        status: str,
+        response: Mapping[str, Any] | BaseModel | None,
+        error: Mapping[str, Any] | None,
+        usage: Usage | None,
+        model: str | None,
+        backend: str | None,
+        verdict: str | None,
+        route: Mapping[str, Any] | None,
+        local: bool | None,
+        avoided_usd: float | None,
+        reference_model: str | None,
+        partial_output: str | None,
+    ) -> Op:
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"finish() status must be one of {sorted(FINAL_STATUSES)}, not {status!r}")
+        now, t = time.time(), self.text
+        row = (
+            status, now, None if status == "queued" else now, self.dumps(response), self.dumps(error),
+            usage.input_tokens if usage else None, usage.output_tokens if usage else None,
+            t(model), t(backend), verdict, self.dumps(route), None if local is None else int(local),
+            avoided_usd, t(reference_model), t(partial_output), request_id,
+        )  # fmt: skip
+        return _run(_FINISH, row, request_id)
+
+    def status(self, request_id: str, status: str) -> Op:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
+        now, o = time.time(), self.owner
+        if status in ("pending", "queued"):  # (re)claimed by this process: crash recovery follows it
+            return _run(_CLAIM, (status, now, o.host, o.boot, o.pid, o.start, request_id), request_id)
+        return _run(_SET_STATUS, (status, now, now, request_id), request_id)
+
+    def link(self, original_id: str, new_id_: str) -> Op:
+        if original_id == new_id_:
+            raise ValueError("a request cannot be a replay of itself")
+
+        def op(conn: sqlite3.Connection) -> None:
+            try:
+                cur = conn.execute("UPDATE requests SET replay_of = ? WHERE id = ?", (original_id, new_id_))
+            except sqlite3.IntegrityError as exc:
+                raise unknown(original_id) from exc
+            if cur.rowcount == 0:
+                raise unknown(new_id_)
+
+        return op

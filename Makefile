@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
-DEMO_PROMPT := Write a Python function is_prime(n) that returns True if n is a prime number. >>> is_prime(7) True >>> is_prime(8) False
+DEMO_PROMPT := Write a Python function is_prime(n) that returns True when n is a prime number.\n>>> is_prime(7)\nTrue\n>>> is_prime(8)\nFalse\n>>> is_prime(1)\nFalse
 
 .PHONY: demo test lint bench clean
 
@@ -22,7 +22,7 @@ $(VENV)/.stamp-dev: pyproject.toml | $(PY)
 	@touch $@ $(VENV)/.stamp-run
 
 demo: $(VENV)/.stamp-run
-	OFFLOAD_HOME=$${OFFLOAD_HOME:-.offload} $(BIN)/offload run --explain --model auto "$(DEMO_PROMPT)"
+	OFFLOAD_HOME=$${OFFLOAD_HOME:-.offload} $(BIN)/offload run --explain --model auto "$$(printf '$(DEMO_PROMPT)')"
 
 test: $(VENV)/.stamp-dev
 	$(BIN)/ruff check src tests bench

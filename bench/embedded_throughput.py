@@ -4,12 +4,15 @@ Both sides load the same GGUF with the same ``Llama`` settings (offload's own ``
 the same prompt greedily with the same ``max_tokens``, after one warm-up each, over several rounds whose
 order alternates (raw first, then offload first, ...) so drift in machine load hits both alike.
 
-tokens/s = completion tokens / wall time of the whole call (prompt evaluation included). Run::
+tokens/s = completion tokens / wall time of the whole call (prompt evaluation included). The headline ratio
+compares the best round of each side (like ``timeit``: the fastest run is the one least disturbed by other
+load on the machine); the median of the per-round ratios (each pair of adjacent calls) is shown next to it.
+Run::
 
     .venv/bin/python bench/embedded_throughput.py                 # chat and stream, 8 rounds, 128 tokens
     .venv/bin/python bench/embedded_throughput.py --mode stream --rounds 12 --max-tokens 256 --json
 
-Exit status 1 when a ratio (median offload / median raw) is below ``--min-ratio`` (default 0.97).
+Exit status 1 when a headline ratio (best offload / best raw) is below ``--min-ratio`` (default 0.97).
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ class Side:
         return statistics.median(self.tokens_per_s)
 
     @property
-    def pooled(self) -> float:
-        return self.tokens / self.seconds
+    def best(self) -> float:
+        return max(self.tokens_per_s)
 
 
 def raw_chat(llm: Any, messages: list[dict[str, str]], kw: dict[str, Any]) -> tuple[int, float, str]:
@@ -124,11 +127,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     else:
                         sides["offload"].add(*await off_fn(backend, request))
             r, o = sides["raw"], sides["offload"]
+            paired = [b / a for a, b in zip(r.tokens_per_s, o.tokens_per_s, strict=True)]
             results[mode] = {
-                "raw_tokens_per_s": round(r.median, 2),
-                "offload_tokens_per_s": round(o.median, 2),
-                "ratio_median": round(o.median / r.median, 4),
-                "ratio_pooled": round(o.pooled / r.pooled, 4),
+                "raw_tokens_per_s": round(r.best, 2),
+                "offload_tokens_per_s": round(o.best, 2),
+                "ratio": round(o.best / r.best, 4),
+                "raw_median_tokens_per_s": round(r.median, 2),
+                "offload_median_tokens_per_s": round(o.median, 2),
+                "ratio_paired_median": round(statistics.median(paired), 4),
                 "tokens_per_call": r.tokens // args.rounds,
                 "identical_output": r.outputs == o.outputs and len(r.outputs) == 1,
                 "rounds": args.rounds,
@@ -161,11 +167,12 @@ def main(argv: list[str] | None = None) -> int:
             if mode in results:
                 m = results[mode]
                 print(
-                    f"{mode:6}  raw {m['raw_tokens_per_s']:8.1f} tok/s   offload {m['offload_tokens_per_s']:8.1f} tok/s   "
-                    f"ratio {m['ratio_median']:.3f} (pooled {m['ratio_pooled']:.3f})   "
+                    f"{mode:6}  best: raw {m['raw_tokens_per_s']:6.1f} tok/s, offload {m['offload_tokens_per_s']:6.1f} "
+                    f"tok/s, ratio {m['ratio']:.3f}   median: raw {m['raw_median_tokens_per_s']:6.1f}, offload "
+                    f"{m['offload_median_tokens_per_s']:6.1f}, paired ratio {m['ratio_paired_median']:.3f}   "
                     f"{m['tokens_per_call']} tokens x {m['rounds']} rounds   identical output: {m['identical_output']}"
                 )
-    worst = min(results[m]["ratio_median"] for m in ("chat", "stream") if m in results)
+    worst = min(results[m]["ratio"] for m in ("chat", "stream") if m in results)
     return 0 if worst >= args.min_ratio else 1
 
 

@@ -49,7 +49,11 @@ def test_missing_explicit_file_is_a_config_error(tmp_path: Path) -> None:
         ("[backends.x]\nkind = 'ollama'\n", "backends.x", "base_url"),
         ("[defaults]\nmax_tokenz = 3\n", "defaults.max_tokenz", "unknown key"),
         ("[[models]]\nname='m'\nbackend='nowhere'\n", None, "nowhere"),
-        ("[backends.x]\nkind='anthropic'\nbase_url='https://a'\napi_key='sk-live-123456789'\n", "backends.x.api_key", "api_key_env"),
+        (
+            "[backends.x]\nkind='anthropic'\nbase_url='https://a'\napi_key='sk-live-123456789'\n",
+            "backends.x.api_key",
+            "api_key_env",
+        ),
         ("[defaults\n", None, "TOML"),
     ],
 )
@@ -68,8 +72,9 @@ def test_invalid_config_names_file_key_and_fix(tmp_path: Path, toml: str, key: s
 
 def test_masked_never_shows_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MY_KEY", "sk-CANARY-abcdef123456")
-    cfg = parse_config({"backends": {"cloud": {"kind": "anthropic", "base_url": "https://api.anthropic.com",
-                                               "api_key_env": "MY_KEY"}}})
+    cfg = parse_config(
+        {"backends": {"cloud": {"kind": "anthropic", "base_url": "https://api.anthropic.com", "api_key_env": "MY_KEY"}}}
+    )
     masked = cfg.masked()
     assert masked["backends"]["cloud"]["api_key"] == "***set***"
     assert "sk-CANARY" not in repr(masked)
@@ -78,11 +83,13 @@ def test_masked_never_shows_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_embedded_can_be_disabled_and_models_link_to_backends() -> None:
-    cfg = parse_config({
-        "defaults": {"embedded": False},
-        "backends": {"o": {"kind": "ollama", "base_url": "http://127.0.0.1:11434"}},
-        "models": [{"name": "qwen", "backend": "o", "vram_gb": 9, "roles": ["code"]}],
-    })
+    cfg = parse_config(
+        {
+            "defaults": {"embedded": False},
+            "backends": {"o": {"kind": "ollama", "base_url": "http://127.0.0.1:11434"}},
+            "models": [{"name": "qwen", "backend": "o", "vram_gb": 9, "roles": ["code"]}],
+        }
+    )
     assert list(cfg.backends) == ["o"]
     assert cfg.model("qwen") is not None and cfg.model(EMBEDDED_MODEL) is None
 

@@ -27,15 +27,44 @@ _WHERE = {
     "Task": "offload.routing.task",
     "VerifySpec": "offload.routing.task",
 }
-_ERRORS = (
-    "AuthError BackendError BackendTimeout BackendUnavailable BudgetExceeded Cancelled ConfigError ContextOverflow "
-    "InvalidRequest MalformedResponse ModelLoadError NoRouteAvailable OffloadError SandboxError UnknownModel "
-    "UnsupportedContent UpstreamHTTPError VerificationFailed"
-).split()
-_TYPES = (
-    "Attempt ChatRequest ChatResponse EmbedResult ImagePart Message ResponseFormat StreamEnd StreamEvent TextDelta "
-    "TextPart Timings ToolCall ToolCallEvent ToolSpec Usage"
-).split()
+_ERRORS = [
+    "AuthError",
+    "BackendError",
+    "BackendTimeout",
+    "BackendUnavailable",
+    "BudgetExceeded",
+    "Cancelled",
+    "ConfigError",
+    "ContextOverflow",
+    "InvalidRequest",
+    "MalformedResponse",
+    "ModelLoadError",
+    "NoRouteAvailable",
+    "OffloadError",
+    "SandboxError",
+    "UnknownModel",
+    "UnsupportedContent",
+    "UpstreamHTTPError",
+    "VerificationFailed",
+]
+_TYPES = [
+    "Attempt",
+    "ChatRequest",
+    "ChatResponse",
+    "EmbedResult",
+    "ImagePart",
+    "Message",
+    "ResponseFormat",
+    "StreamEnd",
+    "StreamEvent",
+    "TextDelta",
+    "TextPart",
+    "Timings",
+    "ToolCall",
+    "ToolCallEvent",
+    "ToolSpec",
+    "Usage",
+]
 _WHERE.update({n: "offload.errors" for n in _ERRORS})
 _WHERE.update({n: "offload.types" for n in _TYPES})
 
@@ -59,9 +88,45 @@ if TYPE_CHECKING:  # pragma: no cover
     from offload.backends.scripted import ScriptedBackend
     from offload.config import BackendConfig, Config, ModelSpec, load_config
     from offload.engine import Engine, RequestContext
-    from offload.errors import *  # noqa: F403
+    from offload.errors import (
+        AuthError,
+        BackendError,
+        BackendTimeout,
+        BackendUnavailable,
+        BudgetExceeded,
+        Cancelled,
+        ConfigError,
+        ContextOverflow,
+        InvalidRequest,
+        MalformedResponse,
+        ModelLoadError,
+        NoRouteAvailable,
+        OffloadError,
+        SandboxError,
+        UnknownModel,
+        UnsupportedContent,
+        UpstreamHTTPError,
+        VerificationFailed,
+    )
     from offload.routing.task import Task, VerifySpec
-    from offload.types import *  # noqa: F403
+    from offload.types import (
+        Attempt,
+        ChatRequest,
+        ChatResponse,
+        EmbedResult,
+        ImagePart,
+        Message,
+        ResponseFormat,
+        StreamEnd,
+        StreamEvent,
+        TextDelta,
+        TextPart,
+        Timings,
+        ToolCall,
+        ToolCallEvent,
+        ToolSpec,
+        Usage,
+    )
 
 __version__ = "0.1.0"
 

@@ -96,7 +96,9 @@ class Offload:
         task = Task(request=req, kind=kind, verify=spec, source_text=prompt)
         return await self.engine.run(task, self._ctx())
 
-    async def achat(self, messages: str | Sequence[Message | Mapping[str, Any]] | ChatRequest, **kw: Any) -> ChatResponse:
+    async def achat(
+        self, messages: str | Sequence[Message | Mapping[str, Any]] | ChatRequest, **kw: Any
+    ) -> ChatResponse:
         """Answer a chat (OpenAI-style message dicts, Message objects, a prompt, or a ChatRequest)."""
         return await self.engine.chat(self._request(messages, **kw), self._ctx())
 
@@ -128,7 +130,9 @@ class Offload:
         """Sync :meth:`achat`."""
         return self._call(self.achat(messages, **kw))
 
-    def stream(self, messages: str | Sequence[Message | Mapping[str, Any]] | ChatRequest, **kw: Any) -> Iterator[StreamEvent]:
+    def stream(
+        self, messages: str | Sequence[Message | Mapping[str, Any]] | ChatRequest, **kw: Any
+    ) -> Iterator[StreamEvent]:
         """Sync :meth:`astream`: yields events as they arrive. Breaking out of the loop cancels the request."""
         loop = self._ensure_loop()
         q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=256)
@@ -207,6 +211,8 @@ def _with_files(prompt: str, files: Sequence[str | Path]) -> str:
         try:
             body = p.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:
-            raise InvalidRequest(f"cannot read context file {str(p)!r}: {exc.strerror}", hint="check the path") from None
+            raise InvalidRequest(
+                f"cannot read context file {str(p)!r}: {exc.strerror}", hint="check the path"
+            ) from None
         chunks.append(f"\n\nFile {p.name}:\n```\n{body}\n```")
     return "".join(chunks)

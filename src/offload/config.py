@@ -13,8 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from platformdirs import user_config_dir, user_data_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from offload.errors import ConfigError
 from offload.routing.policy_config import PolicyConfig
@@ -145,9 +145,7 @@ class Config(_Strict):
         if self.defaults.embedded:
             if EMBEDDED_BACKEND not in backends:
                 backends[EMBEDDED_BACKEND] = BackendConfig(name=EMBEDDED_BACKEND, kind="embedded")
-            if backends[EMBEDDED_BACKEND].kind == "embedded" and not any(
-                m.backend == EMBEDDED_BACKEND for m in models
-            ):
+            if backends[EMBEDDED_BACKEND].kind == "embedded" and not any(m.backend == EMBEDDED_BACKEND for m in models):
                 models.append(
                     ModelSpec(
                         name=EMBEDDED_MODEL,
@@ -253,7 +251,7 @@ def _reject_inline_secrets(data: Any, file: str, path: str = "") -> None:
                     "secrets must not be written in the config file",
                     file=file,
                     key=here,
-                    hint=f"put the key in an environment variable and write {k}_env = \"VAR_NAME\" instead",
+                    hint=f'put the key in an environment variable and write {k}_env = "VAR_NAME" instead',
                 )
             _reject_inline_secrets(v, file, here)
     elif isinstance(data, list):

@@ -26,7 +26,7 @@ from offload.errors import (
 )
 from offload.prices import PriceTable
 from offload.redact import Redactor, default_redactor
-from offload.routing.cascade import Budget, CascadeResult, run_cascade
+from offload.routing.cascade import CascadeResult, run_cascade
 from offload.routing.classify import TaskProfile, classify
 from offload.routing.health import BreakerBoard
 from offload.routing.policy import Route, plan_route
@@ -128,6 +128,8 @@ class Engine:
     def reference_model(self, route: Route | None) -> str:
         """The cloud model whose price a verified local answer avoids."""
         if route is not None:
+            if route.reference_model:
+                return route.reference_model
             for c in route.candidates:
                 if c.is_cloud:
                     return c.model.name
@@ -137,7 +139,7 @@ class Engine:
     def _price_attempt(self, attempt: Attempt, reference: str) -> float:
         spec = self.config.model(attempt.model)
         if not self.is_local(attempt.backend) and spec is not None:
-            return self.prices.cost_usd(spec.name, attempt.usage, spec=spec)
+            return self.prices.cost_usd(spec.name, attempt.usage)
         return self.prices.cost_usd(reference, attempt.usage)
 
     # -- running ----------------------------------------------------------------------------------------
@@ -152,7 +154,9 @@ class Engine:
             headers=ctx.headers,
         )
 
-    async def run(self, task: Task, ctx: RequestContext | None = None, *, journal_id: str | None = None) -> ChatResponse:
+    async def run(
+        self, task: Task, ctx: RequestContext | None = None, *, journal_id: str | None = None
+    ) -> ChatResponse:
         """Run a task through the verified cascade; journaled and metered. Raises offload errors."""
         ctx = ctx or RequestContext()
         jid = journal_id or await self._begin(task.request, ctx, task.kind)
@@ -164,7 +168,9 @@ class Engine:
             reference = self.reference_model(route)
 
             async def on_attempt(a: Attempt) -> None:
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=self._price_attempt(a, reference))
+                await self.journal.arecord_attempt(
+                    jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
+                )
 
             result: CascadeResult = await run_cascade(
                 task,
@@ -172,7 +178,7 @@ class Engine:
                 _LazyBackends(self),
                 verifiers,
                 board=self.board,
-                budget=Budget.from_policy(self.config.policy),
+                budget=route.budget,
                 on_attempt=on_attempt,
             )
         except asyncio.CancelledError:
@@ -241,6 +247,7 @@ class Engine:
         route: Route | None = None
         try:
             route = self.resolve(request, ctx, task)
+            route.raise_if_empty()
         except OffloadError as exc:
             await self._finish_error(jid, exc, None)
             raise
@@ -253,7 +260,7 @@ class Engine:
             if not self.board.allow(backend_name):
                 a = Attempt(n=n, backend=backend_name, model=cand.model.name, status="skipped", detail="breaker open")
                 attempts.append(a)
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0)
+                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
                 continue
             backend = self.backend(backend_name)
             up = request.model_copy(update={"model": cand.model.upstream_name, "stream": True})
@@ -267,23 +274,43 @@ class Engine:
                 await agen.aclose()
                 if exc.retryable:
                     self.board.record_failure(backend_name)
-                a = Attempt(n=n, backend=backend_name, model=cand.model.name, status="error", detail=exc.message,
-                            latency_s=time.perf_counter() - started)
+                a = Attempt(
+                    n=n,
+                    backend=backend_name,
+                    model=cand.model.name,
+                    status="error",
+                    detail=exc.message,
+                    latency_s=time.perf_counter() - started,
+                )
                 attempts.append(a)
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0)
+                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
                 if exc.retryable:
                     continue
                 await self._finish_error(jid, exc, route)
                 raise
             except BaseException as exc:
                 await agen.aclose()
-                err = Cancelled("cancelled by the caller") if isinstance(exc, asyncio.CancelledError | GeneratorExit) \
+                err = (
+                    Cancelled("cancelled by the caller")
+                    if isinstance(exc, asyncio.CancelledError | GeneratorExit)
                     else OffloadError(f"internal error: {type(exc).__name__}")
+                )
                 await self._finish_error(jid, err, route, status="cancelled" if isinstance(err, Cancelled) else "error")
                 raise
             self.board.record_success(backend_name)
-            async for ev in self._relay(jid, agen, first, cand.model, backend_name, route, attempts, n, started,
-                                        reference, estimate_tokens(request.all_text())):
+            async for ev in self._relay(
+                jid,
+                agen,
+                first,
+                cand.model,
+                backend_name,
+                route,
+                attempts,
+                n,
+                started,
+                reference,
+                estimate_tokens(request.all_text()),
+            ):
                 yield ev
             return
         exc2 = NoRouteAvailable(
@@ -327,12 +354,21 @@ class Engine:
                     final.backend = backend_name
                     final.journal_id = jid
                     status = "ok"
-                    a = Attempt(n=n, backend=backend_name, model=model.name, status="ok", verdict="not_run",
-                                latency_s=time.perf_counter() - started, usage=final.usage)
+                    a = Attempt(
+                        n=n,
+                        backend=backend_name,
+                        model=model.name,
+                        status="ok",
+                        verdict="not_run",
+                        latency_s=time.perf_counter() - started,
+                        usage=final.usage,
+                    )
                     attempts.append(a)
                     final.attempts = list(attempts)
                     final.route_reason = "streamed from the first healthy candidate"
-                    await self.journal.arecord_attempt(jid, a, cost_equiv_usd=self._price_attempt(a, reference))
+                    await self.journal.arecord_attempt(
+                        jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
+                    )
                     await self._finish_ok(jid, final, route, is_local=self.is_local(backend_name))
                     yield ev
                     return
@@ -353,16 +389,25 @@ class Engine:
                 await agen.aclose()  # type: ignore[attr-defined]
                 partial = "".join(parts)
                 usage = Usage(input_tokens=input_estimate, output_tokens=estimate_tokens(partial))
-                a = Attempt(n=n, backend=backend_name, model=model.name,
-                            status="cancelled" if status == "cancelled" else "error",
-                            detail="client disconnected" if status == "cancelled" else (error.message if error else ""),
-                            latency_s=time.perf_counter() - started, usage=usage)
+                a = Attempt(
+                    n=n,
+                    backend=backend_name,
+                    model=model.name,
+                    status="cancelled" if status == "cancelled" else "error",
+                    detail="client disconnected" if status == "cancelled" else (error.message if error else ""),
+                    latency_s=time.perf_counter() - started,
+                    usage=usage,
+                )
                 attempts.append(a)
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0)
-                err = Cancelled("client disconnected mid-stream") if status == "cancelled" else (
-                    error or OffloadError("stream failed"))
-                await self._finish_error(jid, err, route, status="cancelled" if status == "cancelled" else "error",
-                                         partial=partial)
+                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                err = (
+                    Cancelled("client disconnected mid-stream")
+                    if status == "cancelled"
+                    else (error or OffloadError("stream failed"))
+                )
+                await self._finish_error(
+                    jid, err, route, status="cancelled" if status == "cancelled" else "error", partial=partial
+                )
 
     # -- other endpoints --------------------------------------------------------------------------------
     def _model_for(self, name: str) -> ModelSpec:
@@ -379,15 +424,17 @@ class Engine:
         if model in ("auto", "offload/auto"):
             cands = [m for m in self.config.models if "embed" in m.roles or "embed" in m.capabilities]
             if not cands:
-                raise InvalidRequest("no embedding model in the inventory",
-                                     hint="add a model with roles = [\"embed\"] to offload.toml")
+                raise InvalidRequest(
+                    "no embedding model in the inventory", hint='add a model with roles = ["embed"] to offload.toml'
+                )
             spec = cands[0]
         else:
             spec = self._model_for(model)
         backend = self.backend(spec.backend)
         if not backend.capabilities.embed:
-            raise InvalidRequest(f"backend {spec.backend!r} cannot embed",
-                                 hint="choose a model on an ollama or openai_compat backend")
+            raise InvalidRequest(
+                f"backend {spec.backend!r} cannot embed", hint="choose a model on an ollama or openai_compat backend"
+            )
         res = await backend.embed(spec.upstream_name, inputs)
         return res.model_copy(update={"model": spec.name})
 
@@ -413,7 +460,7 @@ class Engine:
     async def ps(self) -> list[ModelInfo]:
         """Models loaded in memory on every backend that can tell."""
         out: list[ModelInfo] = []
-        for name, b in self.backends.items():
+        for b in self.backends.values():
             if b.capabilities.ps:
                 try:
                     out.extend(await b.ps())  # type: ignore[attr-defined]

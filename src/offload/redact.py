@@ -43,11 +43,9 @@ class Redactor:
         for s in self._secrets:
             if s in value:
                 value = value.replace(s, MASK)
-        for i, pat in enumerate(_PATTERNS):
-            if i == 3:
-                value = pat.sub(lambda m: m.group(1) + MASK, value)
-            else:
-                value = pat.sub(MASK, value)
+        for pat in _PATTERNS[:3]:
+            value = pat.sub(MASK, value)
+        value = _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
         return value
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -61,9 +59,12 @@ class Redactor:
         if isinstance(value, Mapping):
             out = {}
             for k, v in value.items():
-                if isinstance(k, str) and isinstance(v, str) and (
-                    _SECRET_FIELD.search(k) or k.lower() in SECRET_HEADERS
-                ) and not k.endswith("_env"):
+                if (
+                    isinstance(k, str)
+                    and isinstance(v, str)
+                    and (_SECRET_FIELD.search(k) or k.lower() in SECRET_HEADERS)
+                    and not k.endswith("_env")
+                ):
                     out[k] = MASK
                 else:
                     out[k] = self.obj(v)

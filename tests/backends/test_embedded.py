@@ -217,6 +217,16 @@ async def test_cancel_mid_stream_releases_the_model(backend: EmbeddedBackend) ->
         await task
     assert not backend.busy
 
+    chat = asyncio.create_task(backend.chat(ask("Write a very long essay about rivers.", max_tokens=400)))
+    async with asyncio.timeout(60):
+        while not backend.busy:
+            await asyncio.sleep(0.005)
+    chat.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await chat
+    assert not backend.busy
+    assert backend._llm.last_completion_tokens < 100
+
     resp = await asyncio.wait_for(backend.chat(ask("Say hello.", max_tokens=8)), 60)
     assert resp.content and resp.finish_reason in ("stop", "length")
 

@@ -38,7 +38,12 @@ def test_parses_one_gpu_and_runs_the_documented_query() -> None:
     assert calls == [NVIDIA_SMI_QUERY]
     assert "--format=csv,noheader,nounits" in NVIDIA_SMI_QUERY
     (gpu,) = report.gpus
-    assert (gpu.index, gpu.name, gpu.memory_total_mib, gpu.memory_used_mib) == (0, "NVIDIA GeForce RTX 4090", 24564, 1210)
+    assert (gpu.index, gpu.name, gpu.memory_total_mib, gpu.memory_used_mib) == (
+        0,
+        "NVIDIA GeForce RTX 4090",
+        24564,
+        1210,
+    )
     assert gpu.total_gb == pytest.approx(23.99, abs=0.01)
     assert gpu.free_gb == pytest.approx((24564 - 1210) / 1024)
     assert not report.cpu_only and report.detail == "nvidia-smi: 1 GPU"
@@ -76,12 +81,15 @@ def test_budget_precedence_flag_config_gpu_ram() -> None:
     gpus = detect_gpus(runner(0, TWO_GPUS))
     cfg = parse_config({"defaults": {"vram_budget_gb": 20}})
     plain = parse_config({})
-    assert resolve_budget(cfg, gpus, override_gb=10).gb == 10 and resolve_budget(cfg, gpus, override_gb=10).source == "flag"
+    assert (
+        resolve_budget(cfg, gpus, override_gb=10).gb == 10
+        and resolve_budget(cfg, gpus, override_gb=10).source == "flag"
+    )
     assert (resolve_budget(cfg, gpus).gb, resolve_budget(cfg, gpus).source) == (20, "config")
     b = resolve_budget(plain, gpus)
     assert b.source == "gpu" and b.device == "VRAM" and b.gb == pytest.approx(40.0, abs=0.01)
     cpu = resolve_budget(plain, GPUReport(detail="nvidia-smi not found"), ram_gb=32)
     assert (cpu.gb, cpu.source, cpu.device) == (16, "ram", "RAM")
-    assert "nvidia-smi not found" in cpu.detail
-    # the config budget also wins on a CPU-only machine, and is then a RAM budget
-    assert resolve_budget(cfg, GPUReport()).device == "RAM"
+    assert "half of 32.0 GB RAM" in cpu.detail
+    # the config budget also wins on a CPU-only machine (planning for another machine, or for RAM)
+    assert (resolve_budget(cfg, GPUReport()).gb, resolve_budget(cfg, GPUReport()).device) == (20, "memory")

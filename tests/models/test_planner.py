@@ -47,7 +47,9 @@ INV = [
         (("code",), 12, ["coder-32b"], 21.5, False),
     ],
 )
-def test_phase_totals_and_fit(needs: tuple[str, ...], budget: float, models: list[str], total: float, fits: bool) -> None:
+def test_phase_totals_and_fit(
+    needs: tuple[str, ...], budget: float, models: list[str], total: float, fits: bool
+) -> None:
     p = plan_phase(Phase("p", needs), INV, budget)
     assert [x.name for x in p.models] == models
     assert p.total_gb == pytest.approx(total)
@@ -116,7 +118,13 @@ def test_workflow_transitions_load_and_unload() -> None:
     plan = plan_workflow(DEFAULT_WORKFLOW, INV, 24)
     by = {p.phase.name: p for p in plan.phases}
     assert [p.phase.name for p in plan.phases] == [
-        "understand", "scaffold + mock data", "build", "test + verify", "harden", "deliver"]
+        "understand",
+        "scaffold + mock data",
+        "build",
+        "test + verify",
+        "harden",
+        "deliver",
+    ]
     assert by["understand"].loads == ("coder-32b", "embed")
     assert by["build"].unloads == ("coder-14b",) and by["build"].loads == ()
     assert by["deliver"].loads == ("llama-8b",) and by["deliver"].unloads == ("coder-32b",)
@@ -138,8 +146,10 @@ def test_bundled_inventories_load_and_plan(name: str) -> None:
 
 def test_workflow_file(tmp_path: Path) -> None:
     f = tmp_path / "wf.toml"
-    f.write_text('name = "mine"\n[[phases]]\nname = "read"\nneeds = ["large"]\n'
-                 '[[phases]]\nname = "code"\nneeds = ["code", "vision"]\ndescription = "write it"\n')
+    f.write_text(
+        'name = "mine"\n[[phases]]\nname = "read"\nneeds = ["large"]\n'
+        '[[phases]]\nname = "code"\nneeds = ["code", "vision"]\ndescription = "write it"\n'
+    )
     wf = load_workflow(f)
     assert wf == Workflow("mine", (Phase("read", ("large",)), Phase("code", ("code", "vision"), "write it")))
 

@@ -10,8 +10,18 @@ from typing import Any
 from offload.types import Attempt, Usage
 
 
-def attempt(n: int, *, backend: str = "ollama", model: str = "qwen2.5-coder:7b", tin: int = 0, tout: int = 0,
-            status: str = "ok", verdict: str = "not_run", latency: float = 0.0, detail: str = "") -> Attempt:
+def attempt(
+    n: int,
+    *,
+    backend: str = "ollama",
+    model: str = "qwen2.5-coder:7b",
+    tin: int = 0,
+    tout: int = 0,
+    status: str = "ok",
+    verdict: str = "not_run",
+    latency: float = 0.0,
+    detail: str = "",
+) -> Attempt:
     """A journal attempt with the given token counts."""
     return Attempt(
         n=n, backend=backend, model=model, status=status, verdict=verdict,  # type: ignore[arg-type]

@@ -11,12 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from offload.store import Journal
 
 ROUNDS = 30
 
 _CHILD = """
 import sys, threading
+import pytest
+
 from offload.store import Journal
 from offload.types import Attempt, Usage
 
@@ -69,6 +73,7 @@ def _kill_at_random(db_path: Path, rng: random.Random) -> tuple[list[str], bool]
     return complete.decode().split(), started
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_loses_nothing(db_path: Path) -> None:
     rng = random.Random(1234)
     Journal(db_path).close()
@@ -84,4 +89,6 @@ def test_kill_minus_nine_loses_nothing(db_path: Path) -> None:
         missing = [i for i in promised if i not in stored]
         assert missing == [], f"{len(missing)} acknowledged requests were lost"
         assert all(e.status != "pending" for e in stored.values())  # every owner is dead now
-        assert {e.status for e in stored.values()} <= {"ok", "interrupted"}
+        statuses = [e.status for e in stored.values()]
+        assert set(statuses) == {"ok", "interrupted"}
+        assert statuses.count("interrupted") >= ROUNDS  # each child left its unfinished rows behind

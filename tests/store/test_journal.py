@@ -24,7 +24,8 @@ def test_begin_attempt_finish_round_trip(journal: Journal) -> None:
     journal.record_attempt(rid, attempt(1, tin=120, tout=0, status="rejected", verdict="failed", latency=0.5,
                                         detail="json did not parse"), cost_equiv_usd=0.0, local=True)  # fmt: skip
     journal.record_attempt(
-        rid, attempt(2, backend="anthropic", model="claude-haiku-4-5", tin=120, tout=40, verdict="verified"),
+        rid,
+        attempt(2, backend="anthropic", model="claude-haiku-4-5", tin=120, tout=40, verdict="verified"),
         cost_equiv_usd=0.00032,
     )
     journal.finish(

@@ -39,9 +39,7 @@ def _child(db_path: Path, mode: str) -> subprocess.Popen[str]:
 
 def _set(db_path: Path, rid: str, **cols: object) -> None:
     conn = sqlite3.connect(db_path, isolation_level=None)
-    conn.execute(
-        f"UPDATE requests SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?", [*cols.values(), rid]
-    )
+    conn.execute(f"UPDATE requests SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?", [*cols.values(), rid])
     conn.close()
 
 

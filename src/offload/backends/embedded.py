@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -99,8 +99,6 @@ class _Job:
     started: float
     on_text: Callable[[str], None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
-    #: Set by the worker once the job holds the model (until then cancelling just drops it from the queue).
-    running: bool = False
 
 
 class EmbeddedBackend:
@@ -182,7 +180,6 @@ class EmbeddedBackend:
         from offload.backends.embedded_llama import GenerationAborted
 
         with self._lock:
-            job.running = True
             llm = self._ensure_loaded()
             gen_start = time.perf_counter()
             pieces: list[str] = []
@@ -190,6 +187,7 @@ class EmbeddedBackend:
             finish: FinishReason = "stop"
             chunks: Any = None
             llm.abort_check = job.cancel.is_set
+            llm.last_prompt_tokens = llm.last_completion_tokens = 0
             try:
                 if job.cancel.is_set():
                     raise GenerationAborted
@@ -247,11 +245,12 @@ class EmbeddedBackend:
         from the moment this request got the model (prompt evaluation included, queue wait excluded)."""
         job = self._job(request)
         self._jobs.add(job)
+        work = self._pool().submit(self._run, job)
+        fut = asyncio.wrap_future(work)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool(), self._run, job)
+            return await asyncio.shield(fut)
         finally:
-            job.cancel.set()  # no-op when finished; stops the worker when this task was cancelled
-            self._jobs.discard(job)
+            await self._settle(job, work, fut)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Yield :class:`TextDelta` as tokens arrive, then one :class:`StreamEnd`."""
@@ -267,24 +266,28 @@ class EmbeddedBackend:
 
         job.on_text = push
         self._jobs.add(job)
-        fut = loop.run_in_executor(self._pool(), self._run, job)
+        work = self._pool().submit(self._run, job)
+        fut = asyncio.wrap_future(work)
         fut.add_done_callback(lambda _: queue.put_nowait(None))
         try:
             while (text := await queue.get()) is not None:
                 yield TextDelta(text=text)
-            response = fut.result()
-            yield StreamEnd(response=response)
+            yield StreamEnd(response=fut.result())
         finally:
-            job.cancel.set()
-            self._jobs.discard(job)
-            if not fut.done():
-                if job.running:
-                    # The worker stops before its next token: wait for that, so the model is free on return.
-                    await asyncio.wait([fut])
-                else:
-                    fut.cancel()  # still queued: drop it (if it starts anyway, it sees the cancel flag at once)
-            if fut.done() and not fut.cancelled():
-                fut.exception()  # mark any worker error as retrieved once the consumer has left
+            await self._settle(job, work, fut)
+
+    async def _settle(self, job: _Job, work: Future[ChatResponse], fut: asyncio.Future[ChatResponse]) -> None:
+        """After a call ends (normally, by error, or because its caller left): make sure the job is over.
+
+        A queued job is dropped; a running one is told to stop and awaited (it stops before its next token),
+        so the model is free when the cancelled call returns.
+        """
+        job.cancel.set()  # no-op for a finished job
+        self._jobs.discard(job)
+        if not fut.done() and not work.cancel():
+            await asyncio.wait([fut])
+        if fut.done() and not fut.cancelled():
+            fut.exception()  # mark a worker error as retrieved when nobody is left to receive it
 
     async def embed(self, model: str, inputs: list[str]) -> EmbedResult:
         """Not supported: the bundled model is a chat model."""

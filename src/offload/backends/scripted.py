@@ -138,8 +138,11 @@ class ScriptedBackend:
             tool_calls=step.tool_calls,
             finish_reason="tool_calls" if step.tool_calls else "stop",
             usage=Usage(input_tokens=estimate_tokens(request.all_text()), output_tokens=out_tokens),
-            timings=Timings(ttft_s=ttft if ttft is not None else total, total_s=total,
-                            tokens_per_s=(out_tokens / total) if total > 0 and out_tokens else None),
+            timings=Timings(
+                ttft_s=ttft if ttft is not None else total,
+                total_s=total,
+                tokens_per_s=(out_tokens / total) if total > 0 and out_tokens else None,
+            ),
         )
 
     # -- Backend protocol ---------------------------------------------------------------------------
@@ -182,7 +185,9 @@ class ScriptedBackend:
             for i, ch in enumerate(text.encode()):
                 h[i % 8] += ch / 255.0
             vecs.append(h)
-        return EmbedResult(model=model, embeddings=vecs, usage=Usage(input_tokens=sum(estimate_tokens(t) for t in inputs)))
+        return EmbedResult(
+            model=model, embeddings=vecs, usage=Usage(input_tokens=sum(estimate_tokens(t) for t in inputs))
+        )
 
     async def list_models(self) -> list[ModelInfo]:
         if not self.healthy:

@@ -22,7 +22,9 @@ app = typer.Typer(
 @app.callback()
 def _root(
     ctx: typer.Context,
-    config: str | None = typer.Option(None, "--config", "-c", help="Path to offload.toml (else $OFFLOAD_CONFIG, else the user config dir)."),
+    config: str | None = typer.Option(
+        None, "--config", "-c", help="Path to offload.toml (else $OFFLOAD_CONFIG, else the user config dir)."
+    ),
 ) -> None:
     ctx.obj = State(config_path=config)
     ctx.call_on_close(ctx.obj.close)

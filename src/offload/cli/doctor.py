@@ -19,21 +19,44 @@ def doctor(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
     o = state(ctx).offload()
     checks: list[dict[str, object]] = []
     for h in o._call(o.engine.health()):
-        checks.append({"check": f"backend {h.backend}", "ok": h.ok, "detail": h.detail,
-                       "latency_ms": round((h.latency_s or 0) * 1000, 1), "hint": h.hint})
-    checks.append({"check": "journal", "ok": o.engine.journal.integrity_check() == "ok",
-                   "detail": str(o.config.journal_path()), "hint": "delete or move a corrupt journal file"})
+        checks.append(
+            {
+                "check": f"backend {h.backend}",
+                "ok": h.ok,
+                "detail": h.detail,
+                "latency_ms": round((h.latency_s or 0) * 1000, 1),
+                "hint": h.hint,
+            }
+        )
+    checks.append(
+        {
+            "check": "journal",
+            "ok": o.engine.journal.integrity_check() == "ok",
+            "detail": str(o.config.journal_path()),
+            "hint": "delete or move a corrupt journal file",
+        }
+    )
     has_llama = importlib.util.find_spec("llama_cpp") is not None
-    checks.append({"check": "llama-cpp-python", "ok": has_llama, "detail": "embedded backend runtime",
-                   "hint": None if has_llama else "pip install llama-cpp-python"})
+    checks.append(
+        {
+            "check": "llama-cpp-python",
+            "ok": has_llama,
+            "detail": "embedded backend runtime",
+            "hint": None if has_llama else "pip install llama-cpp-python",
+        }
+    )
     failed = [c for c in checks if not c["ok"]]
     if as_json:
         print_json(checks)
     else:
         t = Table("check", "ok", "detail", "fix")
         for c in checks:
-            t.add_row(str(c["check"]), "[green]ok[/]" if c["ok"] else "[red]FAIL[/]", str(c["detail"])[:70],
-                      "" if c["ok"] else str(c["hint"] or ""))
+            t.add_row(
+                str(c["check"]),
+                "[green]ok[/]" if c["ok"] else "[red]FAIL[/]",
+                str(c["detail"])[:70],
+                "" if c["ok"] else str(c["hint"] or ""),
+            )
         console.print(t)
     if failed:
         raise typer.Exit(1)

@@ -44,21 +44,38 @@ def models(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
             reach = "ok"
         else:
             reach = "not pulled"
-        rows.append({
-            "name": m.name, "backend": m.backend, "vram_gb": m.vram_gb, "context": m.context_window,
-            "roles": list(m.roles), "capabilities": list(m.capabilities),
-            "price_in": m.price_in, "price_out": m.price_out, "required": m.required, "status": reach,
-            "hint": getattr(h, "hint", None) if reach == "backend down" else None,
-        })
+        rows.append(
+            {
+                "name": m.name,
+                "backend": m.backend,
+                "vram_gb": m.vram_gb,
+                "context": m.context_window,
+                "roles": list(m.roles),
+                "capabilities": list(m.capabilities),
+                "price_in": m.price_in,
+                "price_out": m.price_out,
+                "required": m.required,
+                "status": reach,
+                "hint": getattr(h, "hint", None) if reach == "backend down" else None,
+            }
+        )
     if as_json:
         print_json(rows)
         return
-    t = Table("model", "backend", "VRAM GB", "context", "roles", "capabilities", "$/M in·out", "status", title="inventory")
+    t = Table(
+        "model", "backend", "VRAM GB", "context", "roles", "capabilities", "$/M in·out", "status", title="inventory"
+    )
     for r in rows:
         style = {"ok": "green", "backend down": "red", "not pulled": "yellow"}[str(r["status"])]
         t.add_row(
-            str(r["name"]), str(r["backend"]), f"{r['vram_gb']:.1f}", str(r["context"]), ",".join(r["roles"]),  # type: ignore[arg-type]
-            ",".join(r["capabilities"]), f"{r['price_in']}·{r['price_out']}", f"[{style}]{r['status']}[/]",  # type: ignore[arg-type]
+            str(r["name"]),
+            str(r["backend"]),
+            f"{r['vram_gb']:.1f}",
+            str(r["context"]),
+            ",".join(r["roles"]),  # type: ignore[arg-type]
+            ",".join(r["capabilities"]),
+            f"{r['price_in']}·{r['price_out']}",
+            f"[{style}]{r['status']}[/]",  # type: ignore[arg-type]
         )
     console.print(t)
     for r in rows:

@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
 def run(
     ctx: typer.Context,
     prompt: str = typer.Argument(..., help="The prompt ('-' reads it from stdin)."),
-    model: str = typer.Option("auto", "--model", "-m", help="An inventory model, or auto / offload/local / offload/cloud."),
+    model: str = typer.Option(
+        "auto", "--model", "-m", help="An inventory model, or auto / offload/local / offload/cloud."
+    ),
     file: list[Path] = typer.Option([], "--file", "-f", help="Add a file's contents as context (repeatable)."),
     kind: str | None = typer.Option(None, "--kind", help="Task kind hint, e.g. code_generation, review, fixtures."),
     system: str | None = typer.Option(None, "--system", help="A system prompt."),
@@ -29,8 +31,14 @@ def run(
     max_tokens: int | None = typer.Option(None, "--max-tokens", min=1),
     temperature: float | None = typer.Option(None, "--temperature", min=0.0, max=2.0),
     as_json: bool = typer.Option(False, "--json", help="Print the whole response as JSON."),
-    stream: bool | None = typer.Option(None, "--stream/--no-stream", help="Stream tokens as they come (default: on a terminal, unless --json/--explain/--schema)."),
-    explain: bool = typer.Option(False, "--explain", help="Show the route: profile, each attempt and its verdict, why it stopped."),
+    stream: bool | None = typer.Option(
+        None,
+        "--stream/--no-stream",
+        help="Stream tokens as they come (default: on a terminal, unless --json/--explain/--schema).",
+    ),
+    explain: bool = typer.Option(
+        False, "--explain", help="Show the route: profile, each attempt and its verdict, why it stopped."
+    ),
 ) -> None:
     """Run PROMPT on the cheapest adequate model; verify the answer; show it."""
     if prompt == "-":
@@ -42,7 +50,9 @@ def run(
         try:
             json_schema = json.loads(schema.read_text())
         except (OSError, ValueError) as exc:
-            raise InvalidRequest(f"cannot read JSON schema {str(schema)!r}: {exc}", hint="pass a valid JSON file") from None
+            raise InvalidRequest(
+                f"cannot read JSON schema {str(schema)!r}: {exc}", hint="pass a valid JSON file"
+            ) from None
     o = state(ctx).offload()
     kw: dict[str, object] = {}
     if max_tokens is not None:
@@ -100,8 +110,14 @@ def _attempts_table(attempts: list) -> Table:  # type: ignore[type-arg]
     t = Table("#", "model", "backend", "status", "verdict", "latency", "tokens", "detail")
     for a in attempts:
         t.add_row(
-            str(a.n), a.model, a.backend, a.status, a.verdict, f"{a.latency_s:.2f}s",
-            f"{a.usage.input_tokens}/{a.usage.output_tokens}", (a.detail or "")[:80],
+            str(a.n),
+            a.model,
+            a.backend,
+            a.status,
+            a.verdict,
+            f"{a.latency_s:.2f}s",
+            f"{a.usage.input_tokens}/{a.usage.output_tokens}",
+            (a.detail or "")[:80],
         )
     return t
 

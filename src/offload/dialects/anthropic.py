@@ -327,7 +327,8 @@ def error_status(exc: OffloadError) -> int:
 
 
 def error_body(exc: OffloadError, status: int) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": _TYPES.get(status, "api_error"), "message": public_message(exc)}}
+    return {"type": "error", "error": {"type": _TYPES.get(status, "api_error"), "message": public_message(exc)},
+            "request_id": "req_offload_" + uuid.uuid4().hex[:20]}
 
 
 def render_error(exc: OffloadError) -> tuple[int, dict[str, Any]]:

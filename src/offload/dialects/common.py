@@ -40,6 +40,13 @@ def dumps_str(obj: Any) -> str:
     return dumps(obj).decode()
 
 
+def loads(data: bytes | str) -> Any:
+    """Parse JSON text (raises ``ValueError`` on invalid input, ``RecursionError`` on absurd nesting)."""
+    if _orjson is not None:
+        return _orjson.loads(data)
+    return _json.loads(data)
+
+
 def _depth_exceeds(obj: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(obj, 1)]
     while stack:
@@ -60,10 +67,7 @@ def loads_object(body: bytes, *, what: str = "request body") -> dict[str, Any]:
     # Cheap pre-check: without enough brackets the document cannot be too deep.
     brackets = body.count(b"[") + body.count(b"{")
     try:
-        if _orjson is not None:
-            data = _orjson.loads(body)
-        else:
-            data = _json.loads(body)
+        data = loads(body)
     except RecursionError:
         raise InvalidRequest(
             f"the {what} is nested too deeply", hint=f"JSON may be nested at most {MAX_JSON_DEPTH} levels"

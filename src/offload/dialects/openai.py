@@ -14,9 +14,8 @@ import uuid
 from typing import Any
 
 from offload.dialects.common import (
-    InvalidRequest,
-    check_base64,
     json_schema_dict,
+    loads,
     max_tokens_field,
     opt_bool,
     opt_dict,
@@ -31,7 +30,7 @@ from offload.dialects.common import (
     tool_name,
     type_name,
 )
-from offload.errors import OffloadError, UnsupportedContent
+from offload.errors import InvalidRequest, OffloadError, UnsupportedContent
 from offload.types import (
     ChatRequest,
     ChatResponse,
@@ -118,10 +117,8 @@ def _tool_calls(raw: Any, where: str) -> list[ToolCall]:
 
 def _parse_args(text: str) -> dict[str, Any]:
     """Tool-call arguments from history: a JSON object, or kept verbatim when a model wrote broken JSON."""
-    from offload.dialects.common import _json
-
     try:
-        val = _json.loads(text) if text.strip() else {}
+        val = loads(text) if text.strip() else {}
     except ValueError:
         return {"_raw": text}
     return val if isinstance(val, dict) else {"_value": val}
@@ -341,7 +338,6 @@ def render_error(exc: OffloadError) -> tuple[int, dict[str, Any]]:
 
 
 __all__ = [
-    "check_base64",
     "parse_chat_request",
     "parse_embeddings_request",
     "render_chat_response",

@@ -78,8 +78,8 @@ class Budget:
 
     gb: float
     source: BudgetSource
-    #: "VRAM" on a GPU machine, "RAM" when models run on the CPU.
-    device: Literal["VRAM", "RAM"]
+    #: "VRAM" on a GPU machine, "RAM" when models run on the CPU, "memory" for a given budget without a GPU here.
+    device: Literal["VRAM", "RAM", "memory"]
     detail: str = ""
 
 
@@ -151,7 +151,7 @@ def resolve_budget(
 ) -> Budget:
     """The planning budget: ``override_gb`` → ``[defaults] vram_budget_gb`` → detected VRAM → half the RAM."""
     report = report if report is not None else GPUReport(detail="not detected")
-    device: Literal["VRAM", "RAM"] = "RAM" if report.cpu_only else "VRAM"
+    device: Literal["VRAM", "memory"] = "memory" if report.cpu_only else "VRAM"
     if override_gb is not None:
         return Budget(round(override_gb, 2), "flag", device, "from --budget")
     configured = config.defaults.vram_budget_gb if config is not None else None
@@ -161,7 +161,7 @@ def resolve_budget(
         names = ", ".join(f"{g.name} {g.total_gb:.1f} GB" for g in report.gpus)
         return Budget(round(report.total_gb, 2), "gpu", "VRAM", names)
     ram = system_memory_gb() if ram_gb is None else ram_gb
-    return Budget(round(ram / 2, 2), "ram", "RAM", f"CPU only: half of {ram:.1f} GB RAM ({report.detail})")
+    return Budget(round(ram / 2, 2), "ram", "RAM", f"CPU only: half of {ram:.1f} GB RAM")
 
 
 __all__ = [

@@ -11,6 +11,7 @@ is listed by its backend. ``load``/``unload`` use the backend's ``keep_alive``; 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -41,8 +42,10 @@ def start_hint(cfg: BackendConfig) -> str:
         return f"{how}; install it from https://ollama.com/download if `ollama` is not found"
     if cfg.kind == "openai_compat":
         p = port or 1234
-        return (f"start the OpenAI-compatible server at {url}: LM Studio `lms server start --port {p}`, "
-                f"llama.cpp `llama-server -m MODEL.gguf --port {p}`, or vLLM `vllm serve MODEL --port {p}`")
+        return (
+            f"start the OpenAI-compatible server at {url}: LM Studio `lms server start --port {p}`, "
+            f"llama.cpp `llama-server -m MODEL.gguf --port {p}`, or vLLM `vllm serve MODEL --port {p}`"
+        )
     if cfg.kind == "anthropic":
         env = cfg.api_key_env or "ANTHROPIC_API_KEY"
         return f"check the network connection to {url} and that ${env} holds a valid key"
@@ -65,8 +68,10 @@ def normalize_keep_alive(value: str | int | float | None, default: str) -> str |
     if text.startswith("-") and _DURATION.match(text[1:]):
         return -1
     if not _DURATION.match(text):
-        raise InvalidRequest(f"keep_alive {text!r} is not a duration",
-                             hint="use e.g. 30s, 5m, 1h30m, a number of seconds, 0 (unload now) or -1 (keep forever)")
+        raise InvalidRequest(
+            f"keep_alive {text!r} is not a duration",
+            hint="use e.g. 30s, 5m, 1h30m, a number of seconds, 0 (unload now) or -1 (keep forever)",
+        )
     return text
 
 
@@ -97,6 +102,8 @@ class PullOutcome:
     attempts: int = 0
     hint: str | None = None
     required: bool = True
+    #: The :mod:`offload.errors` code of the failure (e.g. ``model_not_found``), when it failed.
+    error_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,15 @@ class LoadedModel:
     context_window: int | None = None
 
 
+#: Receives setup events; may be a coroutine function (its result is awaited).
 OnEvent = Callable[[OpsEvent], Any]
+
+
+async def _emit(on_event: OnEvent | None, event: OpsEvent) -> None:
+    if on_event is not None:
+        result = on_event(event)
+        if inspect.isawaitable(result):
+            await result
 
 
 class ModelManager:
@@ -173,16 +188,20 @@ class ModelManager:
             (m for m in self.config.models if _norm(m.upstream_name) == _norm(name)), None
         )
         if found is None:
-            raise UnknownModel(f"model {name!r} is not in the inventory",
-                               hint=f"use one of {[m.name for m in self.config.models]} or add it to offload.toml")
+            raise UnknownModel(
+                f"model {name!r} is not in the inventory",
+                hint=f"use one of {[m.name for m in self.config.models]} or add it to offload.toml",
+            )
         return found
 
     def _ops(self, spec: ModelSpec, what: str) -> Any:
         backend = self._backend(spec.backend)
         caps = backend.capabilities
         if not (caps.pull if what == "pull" else caps.keep_alive if what in ("load", "unload") else caps.ps):
-            raise InvalidRequest(f"backend {spec.backend!r} ({backend.kind}) cannot {what} models",
-                                 hint="model operations work on Ollama backends; manage this one in its own server")
+            raise InvalidRequest(
+                f"backend {spec.backend!r} ({backend.kind}) cannot {what} models",
+                hint="model operations work on Ollama backends; manage this one in its own server",
+            )
         return backend
 
     # -- checks -------------------------------------------------------------------------------------------------
@@ -210,51 +229,73 @@ class ModelManager:
         """Pull one inventory model, resuming up to ``max_resumes`` times after an interruption."""
         spec = self.spec(name)
         backend = self._ops(spec, "pull")
-        emit = on_event or (lambda _e: None)
         attempts = 0
         while True:
             attempts += 1
             try:
                 async for p in backend.pull(spec.upstream_name):
-                    emit(OpsEvent("progress", spec.name, progress=p))
-                return PullOutcome(spec.name, spec.backend, "pulled", "pulled", attempts, required=spec.required)
+                    await _emit(on_event, OpsEvent("progress", spec.name, progress=p))
+                detail = "pulled" if attempts == 1 else f"pulled (resumed {attempts - 1}× after interruptions)"
+                return PullOutcome(spec.name, spec.backend, "pulled", detail, attempts, required=spec.required)
             except UnknownModel as exc:
-                return PullOutcome(spec.name, spec.backend, "failed", exc.message, attempts,
-                                   hint=exc.hint or "check the model name in offload.toml", required=spec.required)
+                return PullOutcome(
+                    spec.name,
+                    spec.backend,
+                    "failed",
+                    exc.message,
+                    attempts,
+                    hint=exc.hint or "check the model name in offload.toml",
+                    required=spec.required,
+                    error_code=exc.code,
+                )
             except BackendError as exc:
                 if not exc.retryable or attempts > self.max_resumes:
                     why = "gave up after" if exc.retryable else "failed on"
-                    return PullOutcome(spec.name, spec.backend, "failed", f"{why} attempt {attempts}: {exc.message}",
-                                       attempts, hint="run `offload setup` again: the pull resumes where it stopped",
-                                       required=spec.required)
-                emit(OpsEvent("resume", spec.name, detail=f"interrupted ({exc.message}); resuming"))
+                    return PullOutcome(
+                        spec.name,
+                        spec.backend,
+                        "failed",
+                        f"{why} attempt {attempts}: {exc.message}",
+                        attempts,
+                        hint="run `offload setup` again: the pull resumes where it stopped",
+                        required=spec.required,
+                        error_code=exc.code,
+                    )
+                why = re.sub(r"(sha256[:-][0-9a-f]{12})[0-9a-f]{52}", r"\1…", exc.message)
+                await _emit(on_event, OpsEvent("resume", spec.name, detail=f"interrupted ({why}); resuming"))
                 await self._sleep(self.resume_delay_s * attempts)
 
     async def setup(self, *, optional: bool = False, on_event: OnEvent | None = None) -> SetupReport:
         """Check backends, pull what is missing, verify each model is listed afterwards."""
-        emit = on_event or (lambda _e: None)
         report = SetupReport()
         report.checks = await self.check_backends()
         status = {c.name: c for c in report.checks}
         for c in report.checks:
-            emit(OpsEvent("check", check=c))
+            await _emit(on_event, OpsEvent("check", check=c))
         for spec in self.config.models:
             if not spec.required and not optional:
                 continue
             check = status.get(spec.backend)
-            outcome = await self._setup_one(spec, check, emit)
+            outcome = await self._setup_one(spec, check, on_event)
             report.outcomes.append(outcome)
-            emit(OpsEvent("done", spec.name, outcome=outcome))
+            await _emit(on_event, OpsEvent("done", spec.name, outcome=outcome))
         return report
 
-    async def _setup_one(self, spec: ModelSpec, check: BackendCheck | None, emit: OnEvent) -> PullOutcome:
+    async def _setup_one(self, spec: ModelSpec, check: BackendCheck | None, on_event: OnEvent | None) -> PullOutcome:
         cfg = self.config.backends[spec.backend]
         if cfg.is_cloud:
-            return PullOutcome(spec.name, spec.backend, "skipped", "cloud model: nothing to download",
-                               required=spec.required)
+            return PullOutcome(
+                spec.name, spec.backend, "skipped", "cloud model: nothing to download", required=spec.required
+            )
         if check is None or not check.ok:
-            return PullOutcome(spec.name, spec.backend, "failed", f"backend {spec.backend!r} is down",
-                               hint=check.hint if check else start_hint(cfg), required=spec.required)
+            return PullOutcome(
+                spec.name,
+                spec.backend,
+                "failed",
+                f"backend {spec.backend!r} is down",
+                hint=check.hint if check else start_hint(cfg),
+                required=spec.required,
+            )
         if not check.can_pull:
             detail = "bundled with offload" if cfg.kind == "embedded" else f"{cfg.kind} backends manage their models"
             return PullOutcome(spec.name, spec.backend, "skipped", detail, required=spec.required)
@@ -264,8 +305,8 @@ class ModelManager:
             return PullOutcome(spec.name, spec.backend, "failed", exc.message, hint=exc.hint, required=spec.required)
         if _norm(spec.upstream_name) in listed:
             return PullOutcome(spec.name, spec.backend, "present", "already installed", required=spec.required)
-        emit(OpsEvent("start", spec.name, detail=spec.upstream_name))
-        outcome = await self.pull(spec.name, emit)
+        await _emit(on_event, OpsEvent("start", spec.name, detail=spec.upstream_name))
+        outcome = await self.pull(spec.name, on_event)
         if outcome.status != "pulled":
             return outcome
         try:
@@ -301,12 +342,18 @@ class ModelManager:
         now = self._clock()
         rows = []
         for info, res in zip(infos, residents_from_ps(infos, self.config.models, now=now), strict=True):
-            rows.append(LoadedModel(
-                name=res.name, backend=res.backend, vram_gb=res.vram_gb,
-                size_gb=round(info.size_bytes / 1024**3, 2) if info.size_bytes else None,
-                expires_at=info.expires_at, expires_in=_expires_in(info.expires_at, now, res.pinned),
-                in_inventory=self.config.model(res.name) is not None, context_window=info.context_window,
-            ))
+            rows.append(
+                LoadedModel(
+                    name=res.name,
+                    backend=res.backend,
+                    vram_gb=res.vram_gb,
+                    size_gb=round(info.size_bytes / 1024**3, 2) if info.size_bytes else None,
+                    expires_at=info.expires_at,
+                    expires_in=_expires_in(info.expires_at, now, res.pinned),
+                    in_inventory=self.config.model(res.name) is not None,
+                    context_window=info.context_window,
+                )
+            )
         return rows
 
     async def load(self, name: str, keep_alive: str | int | None = None) -> str | int:

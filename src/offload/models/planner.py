@@ -32,8 +32,15 @@ QUANT_BITS: dict[str, float] = {
     "q3_k_m": 3.91,
     "q2_k": 3.35,
 }
-QUANT_LABELS = {"fp16": "fp16", "q8_0": "q8_0", "q6_k": "q6_K", "q5_k_m": "q5_K_M", "q4_k_m": "q4_K_M",
-                "q3_k_m": "q3_K_M", "q2_k": "q2_K"}
+QUANT_LABELS = {
+    "fp16": "fp16",
+    "q8_0": "q8_0",
+    "q6_k": "q6_K",
+    "q5_k_m": "q5_K_M",
+    "q4_k_m": "q4_K_M",
+    "q3_k_m": "q3_K_M",
+    "q2_k": "q2_K",
+}
 #: Ollama's default quantization, assumed when the inventory does not say.
 DEFAULT_QUANT = "q4_k_m"
 #: Share of a model's VRAM that does not shrink with quantization (KV cache, buffers).
@@ -169,8 +176,12 @@ def parse_workflow(data: Mapping[str, Any], source: str = "<workflow>") -> Workf
     """A workflow from ``{"name": ..., "phases": [{"name", "needs", "description"}]}`` (e.g. parsed TOML)."""
     phases_raw = data.get("phases")
     if not isinstance(phases_raw, list) or not phases_raw:
-        raise ConfigError("a workflow needs at least one [[phases]] entry", file=source, key="phases",
-                          hint='add [[phases]] with name = "build" and needs = ["code"]')
+        raise ConfigError(
+            "a workflow needs at least one [[phases]] entry",
+            file=source,
+            key="phases",
+            hint='add [[phases]] with name = "build" and needs = ["code"]',
+        )
     phases: list[Phase] = []
     for i, p in enumerate(phases_raw):
         key = f"phases[{i}]"
@@ -178,12 +189,20 @@ def parse_workflow(data: Mapping[str, Any], source: str = "<workflow>") -> Workf
             raise ConfigError("each phase needs a name", file=source, key=key, hint='write name = "build"')
         needs = p.get("needs", [])
         if not isinstance(needs, list) or not all(isinstance(n, str) and n.strip() for n in needs):
-            raise ConfigError("needs must be a list of roles or model names", file=source, key=f"{key}.needs",
-                              hint=f"roles: {', '.join(sorted(ROLES))}; or an inventory model name")
+            raise ConfigError(
+                "needs must be a list of roles or model names",
+                file=source,
+                key=f"{key}.needs",
+                hint=f"roles: {', '.join(sorted(ROLES))}; or an inventory model name",
+            )
         unknown = set(p) - {"name", "needs", "description"}
         if unknown:
-            raise ConfigError(f"unknown key {sorted(unknown)[0]!r}", file=source, key=key,
-                              hint="a phase has name, needs and description")
+            raise ConfigError(
+                f"unknown key {sorted(unknown)[0]!r}",
+                file=source,
+                key=key,
+                hint="a phase has name, needs and description",
+            )
         phases.append(Phase(p["name"].strip(), tuple(n.strip() for n in needs), str(p.get("description", ""))))
     return Workflow(str(data.get("name") or Path(source).stem), tuple(phases))
 
@@ -209,9 +228,7 @@ def _costs_vram(spec: ModelSpec, local_backends: set[str] | None) -> bool:
     return spec.vram_gb > 0
 
 
-def _resolve(
-    need: str, chosen: list[ModelSpec], inventory: Sequence[ModelSpec]
-) -> ModelSpec | None:
+def _resolve(need: str, chosen: list[ModelSpec], inventory: Sequence[ModelSpec]) -> ModelSpec | None:
     by_name = {m.name: m for m in inventory}
     if need in by_name:
         return by_name[need]
@@ -249,7 +266,7 @@ def plan_phase(
     total = round(sum(m.vram_gb for m in models), 2)
     plan = PhasePlan(phase, models, total, budget_gb, tuple(missing))
     suggestions = [
-        Suggestion("missing", f"no model serves {n!r}: add one with roles = [\"{n}\"] to the inventory")
+        Suggestion("missing", f'no model serves {n!r}: add one with roles = ["{n}"] to the inventory')
         if n in ROLES
         else Suggestion("missing", f"{n!r} is neither a role nor an inventory model: fix the workflow")
         for n in missing
@@ -270,41 +287,81 @@ def suggest(
     local_models = sorted((m for m in plan.models if m.uses_memory), key=lambda m: -m.vram_gb)
     for pm in local_models:
         if pm.vram_gb > budget:
-            out.append(Suggestion("too_large", f"{pm.name} ({pm.vram_gb:.1f} GB) alone exceeds the {budget:.1f} GB "
-                                  "budget: Ollama would run part of it on the CPU (slow)", model=pm.name))
+            out.append(
+                Suggestion(
+                    "too_large",
+                    f"{pm.name} ({pm.vram_gb:.1f} GB) alone exceeds the {budget:.1f} GB "
+                    "budget: Ollama would run part of it on the CPU (slow)",
+                    model=pm.name,
+                )
+            )
         roles = [r for r in pm.serves if r in ROLES]
         # swap for a smaller model that serves the same roles
-        alts = [m for m in inventory if m.name not in in_phase and _costs_vram(m, local_backends)
-                and m.vram_gb < pm.vram_gb and roles and all(r in m.roles for r in roles)]
+        alts = [
+            m
+            for m in inventory
+            if m.name not in in_phase
+            and _costs_vram(m, local_backends)
+            and m.vram_gb < pm.vram_gb
+            and roles
+            and all(r in m.roles for r in roles)
+        ]
         if alts:
             fitting = [a for a in alts if total - pm.vram_gb + a.vram_gb <= budget]
             alt = max(fitting, key=lambda a: a.vram_gb) if fitting else min(alts, key=lambda a: a.vram_gb)
             saves = round(pm.vram_gb - alt.vram_gb, 2)
-            out.append(Suggestion("swap", f"use {alt.name} ({alt.vram_gb:.1f} GB) instead of {pm.name} "
-                                  f"({pm.vram_gb:.1f} GB) for {', '.join(roles)}: saves {saves:.1f} GB",
-                                  model=pm.name, replacement=alt.name, saves_gb=saves, resolves=bool(fitting)))
+            out.append(
+                Suggestion(
+                    "swap",
+                    f"use {alt.name} ({alt.vram_gb:.1f} GB) instead of {pm.name} "
+                    f"({pm.vram_gb:.1f} GB) for {', '.join(roles)}: saves {saves:.1f} GB",
+                    model=pm.name,
+                    replacement=alt.name,
+                    saves_gb=saves,
+                    resolves=bool(fitting),
+                )
+            )
         # the best smaller quantization that makes the phase fit (or, for a model too big alone, fit alone)
         for q in smaller_quants(pm.quantization):
             est = estimate_vram(pm.vram_gb, pm.quantization, q)
             fits = total - pm.vram_gb + est <= budget
             if fits or (pm.vram_gb > budget and est <= budget):
                 cur = QUANT_LABELS[quant_key(pm.quantization) or DEFAULT_QUANT]
-                out.append(Suggestion("quantize", f"pull a {QUANT_LABELS[q]} build of {pm.name} (≈{est:.1f} GB "
-                                      f"instead of {pm.vram_gb:.1f} GB at {cur}; some quality loss)",
-                                      model=pm.name, replacement=QUANT_LABELS[q],
-                                      saves_gb=round(pm.vram_gb - est, 2), resolves=fits))
+                out.append(
+                    Suggestion(
+                        "quantize",
+                        f"pull a {QUANT_LABELS[q]} build of {pm.name} (≈{est:.1f} GB "
+                        f"instead of {pm.vram_gb:.1f} GB at {cur}; some quality loss)",
+                        model=pm.name,
+                        replacement=QUANT_LABELS[q],
+                        saves_gb=round(pm.vram_gb - est, 2),
+                        resolves=fits,
+                    )
+                )
                 break
         # drop a model whose needs another model of the phase also covers
         others = [by_name[o.name] for o in plan.models if o.name != pm.name and o.name in by_name]
         covered = [r for r in pm.serves if any(r in o.roles for o in others)]
         if covered and len(covered) == len(pm.serves):
-            out.append(Suggestion("drop", f"drop {pm.name}: {', '.join(covered)} is also served by "
-                                  f"{', '.join(o.name for o in others if any(r in o.roles for r in covered))}",
-                                  model=pm.name, saves_gb=pm.vram_gb, resolves=pm.vram_gb >= over))
+            out.append(
+                Suggestion(
+                    "drop",
+                    f"drop {pm.name}: {', '.join(covered)} is also served by "
+                    f"{', '.join(o.name for o in others if any(r in o.roles for r in covered))}",
+                    model=pm.name,
+                    saves_gb=pm.vram_gb,
+                    resolves=pm.vram_gb >= over,
+                )
+            )
     if len(local_models) > 1 and all(m.vram_gb <= budget for m in local_models):
         names = " and ".join(m.name for m in local_models)
-        out.append(Suggestion("sequential", f"or keep the models and run them one after the other: {names} each "
-                              "fit alone, Ollama swaps them (every switch costs a reload)"))
+        out.append(
+            Suggestion(
+                "sequential",
+                f"or keep the models and run them one after the other: {names} each "
+                "fit alone, Ollama swaps them (every switch costs a reload)",
+            )
+        )
     out.sort(key=lambda s: (not s.resolves, s.kind == "sequential", -s.saves_gb))
     return out[:limit]
 

@@ -179,27 +179,42 @@ def decide(
             return Decision(cand.name, (), f"{cand.name} is already loaded", tuple(names))
         free = budget_gb - used
         if cand.vram_gb <= free + 1e-9:
-            return Decision(cand.name, (), f"{cand.name} ({cand.vram_gb:.1f} GB) fits in the free {free:.1f} GB",
-                            tuple(names))
+            return Decision(
+                cand.name, (), f"{cand.name} ({cand.vram_gb:.1f} GB) fits in the free {free:.1f} GB", tuple(names)
+            )
         need = cand.vram_gb - free
         open_ = [r for r in residents if not r.protected(now, rule)]
         victims, freed = _victims(need, open_)
         if freed >= need - 1e-9:
             ev = tuple(v.name for v in victims)
-            return Decision(cand.name, ev, f"loading {cand.name} evicts {', '.join(ev)} (least recently used, "
-                            f"not protected)", tuple(names))
+            return Decision(
+                cand.name,
+                ev,
+                f"loading {cand.name} evicts {', '.join(ev)} (least recently used, not protected)",
+                tuple(names),
+            )
         later = [c for c in candidates[i + 1 :] if c.name in resident]
         if later:
             alt = later[0]
             order = [alt.name] + [n for n in names if n != alt.name]
             protected = [r.name for r in residents if r.protected(now, rule)]
-            return Decision(alt.name, (), f"anti-thrash: loading {cand.name} would evict {', '.join(protected)}, "
-                            f"loaded less than {rule.min_residency_s:.0f} s ago or pinned; {alt.name} is loaded and "
-                            "serves the request", tuple(order))
+            return Decision(
+                alt.name,
+                (),
+                f"anti-thrash: loading {cand.name} would evict {', '.join(protected)}, "
+                f"loaded less than {rule.min_residency_s:.0f} s ago or pinned; {alt.name} is loaded and "
+                "serves the request",
+                tuple(order),
+            )
         victims, _ = _victims(need, residents)
         ev = tuple(v.name for v in victims)
-        return Decision(cand.name, ev, f"no loaded model can serve this request: loading {cand.name} evicts "
-                        f"{', '.join(ev) or 'nothing'} even though protected", tuple(names))
+        return Decision(
+            cand.name,
+            ev,
+            f"no loaded model can serve this request: loading {cand.name} evicts "
+            f"{', '.join(ev) or 'nothing'} even though protected",
+            tuple(names),
+        )
     return Decision(None, (), "no candidates", tuple(names))
 
 

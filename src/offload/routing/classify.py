@@ -204,35 +204,11 @@ def _build_table() -> dict[tuple[str, ...], tuple[tuple[str, float], ...]]:
 
 
 _TABLE = _build_table()
-_COMPLEX_WORDS = frozenset(
-    _stem(w)
-    for w in [
-        "entire",
-        "whole",
-        "across",
-        "production",
-        "scalable",
-        "distributed",
-        "end-to-end",
-        "full-stack",
-        "microservices",
-        "concurrent",
-        "multi-tenant",
-        "codebase",
-        "system",
-        "architecture",
-        "pipeline",
-        "framework",
-        "complete",
-        "comprehensive",
-        "robust",
-        "enterprise",
-        "orchestration",
-        "integration",
-        "billions",
-        "millions",
-    ]
-)
+_COMPLEX_WORDS = frozenset(_stem(w) for w in (
+    "entire", "whole", "across", "production", "scalable", "distributed", "microservices", "concurrent", "codebase",
+    "system", "architecture", "pipeline", "framework", "complete", "comprehensive", "robust", "enterprise",
+    "orchestration", "integration", "billions", "millions",
+))  # fmt: skip
 _COMPLEX_PHRASES = ("real-time", "realtime", "multi-tenant", "end-to-end", "full-stack", "under load",
                     "at scale", "every file", "all modules", "conflict resolution", "offline support")  # fmt: skip
 #: An instruction that opens with one of these verbs leans to that kind.
@@ -244,26 +220,15 @@ _FIRST_VERB = {_stem(w): (k, b) for ws, k, b in (
     ("fix debug", "debug", 2.0),
     ("design propose architect", "architecture", 1.5),
 ) for w in ws.split()}  # fmt: skip
-_SIMPLE_WORDS = frozenset(
-    _stem(w)
-    for w in [
-        "simple",
-        "small",
-        "quick",
-        "tiny",
-        "one-liner",
-        "short",
-        "single",
-        "basic",
-        "trivial",
-        "little",
-        "minimal",
-        "brief",
-        "easy",
-    ]
-)
+_SIMPLE_WORDS = frozenset(_stem(w) for w in (
+    "simple", "small", "quick", "tiny", "liner", "short", "single", "basic", "trivial", "little", "minimal",
+    "brief", "easy",
+))  # fmt: skip
+#: Error output anywhere in the message (even inside a code block) means a debugging task.
 _DEBUG_MARKERS = ("traceback (most recent call last)", "exception in thread", "panic:", "segmentation fault",
-                  "error:", "uncaught ", "stack trace", "    at ")  # fmt: skip
+                  "uncaught ", "stack trace")  # fmt: skip
+#: Weaker markers, believed only outside code (``except OSError:`` is not an error message).
+_PROSE_DEBUG_MARKERS = ("error:", "\n    at ")
 _CODE_STARTS = ("def ", "class ", "import ", "from ", "return ", "function ", "const ", "let ", "var ", "public ",
                 "private ", "#include", "@", "}", "if ", "for ", "while ", "fn ", "func ", "async ", "export ")  # fmt: skip
 _FILE = re.compile(
@@ -277,6 +242,7 @@ _OUT_BASE = {"chat": 300, "explain": 600, "review": 700, "debug": 700, "refactor
              "test_generation": 1200, "fixtures": 1500, "mock_api": 800, "architecture": 1500, "vision": 400,
              "embedding": 0}  # fmt: skip
 _OUT_FACTOR = {"simple": 1.0, "moderate": 1.5, "complex": 3.0}
+_STUB_BODY = frozenset({"pass", "...", "}", "ts", "js", "python", "py"})
 _FILLER = frozenset({"pleas", "can", "could", "you", "now", "also", "just", "then", "we", "i", "let'", "ok", "hey"})
 _PROSE_HEAD, _PROSE_TAIL, _SCAN_CAP = 1500, 600, 200_000
 
@@ -297,13 +263,19 @@ def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     return v
 
 
+def _fenced_lines(block: str) -> int:
+    """Lines of code inside one fenced block (its first line is the info string, e.g. ``python``)."""
+    body = block.split("\n", 1)[1] if "\n" in block else ""
+    return body.count("\n") + (1 if body and not body.endswith("\n") else 0)
+
+
 def _split_code(text: str) -> tuple[str, int]:
     """(prose, code lines): fenced blocks are code; without fences, code-looking lines are."""
     text = text[:_SCAN_CAP]
     if "```" in text:
         parts = text.split("```")
         prose = "\n".join(parts[0::2])
-        return prose, sum(p.count("\n") for p in parts[1::2])
+        return prose, sum(_fenced_lines(p) for p in parts[1::2])
     if text.count("\n") < 3:
         return text, 0
     prose_lines, code = [], 0
@@ -316,13 +288,34 @@ def _split_code(text: str) -> tuple[str, int]:
     return "\n".join(prose_lines), code
 
 
-def _last_user_text(request: ChatRequest) -> str:
-    for m in reversed(request.messages):
-        if m.role == "user":
-            t = m.text_content
-            if t.strip():
-                return t
-    return request.messages[-1].text_content if request.messages else ""
+def _is_stub(text: str) -> bool:
+    """The last function in ``text`` has no body but a docstring / ``pass`` / ``...`` / TODO: write it."""
+    i = max(text.rfind("def "), text.rfind("function "))
+    if i < 0:
+        return False
+    signature, _, body = text[i : i + 20_000].partition("\n")
+    if not signature.rstrip().rstrip("`").rstrip().endswith((":", "{", "-> None:")):
+        return False
+    in_doc = False
+    for line in body.splitlines():
+        s = line.strip().strip("`").strip()
+        quotes = s.count('"""') + s.count("'''")
+        if in_doc or quotes:
+            in_doc = in_doc != (quotes % 2 == 1)
+            continue
+        if not s or s.startswith(("#", "//", ">>>")) or s in _STUB_BODY or s.startswith("raise NotImplementedError"):
+            continue
+        return False
+    return True
+
+
+def _last_user_index(request: ChatRequest) -> int:
+    """Index of the last user message with text (the instruction), else the last message; -1 when empty."""
+    for i in range(len(request.messages) - 1, -1, -1):
+        m = request.messages[i]
+        if m.role == "user" and m.text_content.strip():
+            return i
+    return len(request.messages) - 1
 
 
 def _score_kinds(words: list[str]) -> dict[str, float]:
@@ -416,19 +409,19 @@ def classify(task: Task) -> TaskProfile:
         locality = _choice(hints["locality"], ("any", "local", "cloud"), "locality")
         reasons.append(f"locality {locality} (hint)")
 
-    text = _last_user_text(req)
+    last = _last_user_index(req)
+    text = req.messages[last].text_content if last >= 0 else ""
     has_images = req.has_images
     needs_tools = bool(req.tools) and req.tool_choice != "none"
     needs_json = req.response_format.type != "text" or task.verify.json_schema is not None or task.verify.json_only
     prose, code_lines = _split_code(text)
-    for m in req.messages[:-1]:
-        if m.role in ("user", "tool"):
+    for i, m in enumerate(req.messages):
+        if i != last and m.role in ("user", "tool"):
             code_lines += _split_code(m.text_content)[1]
     prose_cut = prose if len(prose) <= _PROSE_HEAD + _PROSE_TAIL else prose[:_PROSE_HEAD] + "\n" + prose[-_PROSE_TAIL:]
-    head = text[:20_000]
-    files = len(set(_FILE.findall(head)))
     prose_low = prose_cut.lower()
     words = [_stem(w) for w in _WORD.findall(prose_low)]
+    files = len(set(_FILE.findall(prose_cut)))
     named = [int(n) for n in _N_FILES.findall(prose_low)]
     files = max([files, *named])
     tokens = estimate_tokens(req.all_text()) + 4 * len(req.messages) + _tool_tokens(req)
@@ -447,10 +440,15 @@ def classify(task: Task) -> TaskProfile:
         reasons.append("kind vision (the request holds images)")
     else:
         scores = _score_kinds(words)
-        low_text = head.lower()
-        marker = next((m for m in _DEBUG_MARKERS if m in low_text), None)
+        low_text = text[:4000].lower()
+        marker = next((m for m in _DEBUG_MARKERS if m in low_text), None) or next(
+            (m for m in _PROSE_DEBUG_MARKERS if m in prose_low), None
+        )
         if marker:
             scores["debug"] = scores.get("debug", 0.0) + 4.0
+        if _is_stub(text):
+            scores["code_generation"] = scores.get("code_generation", 0.0) + 5.0
+            reasons.append("a function stub to complete (signature and docstring, no body)")
         if needs_json and "mock_api" not in scores and "fixtures" not in scores:
             scores["fixtures"] = scores.get("fixtures", 0.0) + 0.5
         kind, reason = _pick_kind(scores, code_lines, marker)

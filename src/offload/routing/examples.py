@@ -34,6 +34,8 @@ _SEPARATORS = tuple(
 )
 _FOR_ASSIGN = re.compile(r"\bFor\s+(?=[A-Za-z_]\w*\s*=[^=])", re.IGNORECASE)
 _SHOULD_BE = re.compile(r"(?:output|result|answer)\s+should\s+be\b", re.IGNORECASE)
+_INVERSES = (("decode", "encode"), ("decrypt", "encrypt"), ("decompress", "compress"), ("unescape", "escape"))
+_ROUND_TRIP_SAMPLES = ("", "a", "abc", "hello", "abcdefghijklmnopqrstuvwxyz", "thequickbrownfoxjumps")
 _INPUT = re.compile(r"\bInput\s*:", re.IGNORECASE)
 _OUTPUT = re.compile(r"\bOutput\s*:", re.IGNORECASE)
 
@@ -120,13 +122,14 @@ def parse_literal(text: str) -> str | None:
     ``"'No' (the name should start ...)"`` gives ``'No'``; ``"24 # sum of 21 + 3"`` gives ``24``; a prefix
     followed by an operator (``1 + 9``) is not taken; ``a + b = 10`` chains give the last value.
     """
-    text = text.strip().strip("`").strip()
+    text = re.sub(r"(\"\"\"|''')\s*$", "", text.strip()).strip().strip("`").strip()  # a docstring's end
     chain = re.split(r"(?<![=<>!])=(?!=)", text)
     if len(chain) > 1:
         text = chain[-1].strip()
     if text.startswith('""') and not text.startswith('"""') and text[2:3].isalnum():
         text = text[1:]  # ""word" typo
-    for candidate in (text, text.rstrip(".").rstrip()):
+    bare = text.rstrip(".").rstrip()
+    for candidate in (bare, text) if bare and bare != text else (text,):
         value = _literal(candidate)
         if value is not None:
             return value
@@ -309,8 +312,8 @@ class _Extractor:
             line_no = text.count("\n", 0, match.start()) + 1
             line_start = text.rfind("\n", 0, match.start()) + 1
             prefix = text[line_start : match.start()]
-            if line_no in skip_lines or re.search(r"\bdef\s+$", prefix):
-                continue
+            if line_no in skip_lines or re.search(r"\bdef\s+$", prefix) or _inside_expression(prefix):
+                continue  # a stub, or a call inside a larger expression ("tri(2) + tri(4)")
             end = _balanced_end(text, match.end() - 1)
             if end is None:
                 continue
@@ -318,7 +321,7 @@ class _Extractor:
             if normal is None:
                 continue
             after = text[end:]
-            gap = re.match(r"[ \t]*(?:\n[ \t]*)?", after)
+            gap = re.match(r"[ \t]*", after)
             rest = after[gap.end() if gap else 0 :]
             sep = next((m for m in (p.match(rest) for p in _SEPARATORS) if m), None)
             form = re.sub(r"\s+", " ", sep.group(0).strip("# ")) if sep else "doctest"
@@ -362,6 +365,41 @@ class _Extractor:
             if pairs and expected is not None:
                 self.add_named(pairs, expected, "input/output", match.start())
 
+    def assign_return(self) -> None:
+        """``arr = [2, 1]`` then, within a few lines, ``return [1, 2]`` (a worked example in prose)."""
+        if self.entry is None or self.entry not in self.sigs:
+            return
+        params = self.sigs[self.entry].params
+        lines = self.text.splitlines()
+        for i, line in enumerate(lines):
+            m = re.match(r"\s*([A-Za-z_]\w*)\s*=\s*(.+)$", line)
+            if m is None or m.group(1) not in params or len(params) != 1:
+                continue
+            value = parse_literal(m.group(2))
+            for j in range(i + 1, min(i + 5, len(lines))):
+                r = re.match(r"\s*return\s*=?\s*(.+)$", lines[j])
+                if r is None:
+                    continue
+                expected = parse_literal(r.group(1))
+                if value is not None and expected is not None:
+                    self.add(self.entry, f"{self.entry}({value})", expected, "return", _line_offset(self.text, i))
+                break
+
+    def round_trips(self) -> None:
+        """``decode_x`` next to a given ``encode_x`` (or the reverse): ``decode_x(encode_x(s)) == s``."""
+        if self.entry is None or self.entry not in self.sigs or len(self.sigs[self.entry].params) != 1:
+            return
+        for a, b in _INVERSES:
+            for mine, theirs in ((a, b), (b, a)):
+                if self.entry.startswith(mine):
+                    other = theirs + self.entry[len(mine) :]
+                    if other in self.sigs and re.search(rf"\b{re.escape(other)}\b", self.text.split("def " + self.entry)[-1]):
+                        inner, outer = (other, self.entry) if mine == a else (self.entry, other)
+                        pos = self.text.find("def " + self.entry)
+                        for sample in _ROUND_TRIP_SAMPLES:
+                            self.add(self.entry, f"{outer}({inner}({sample!r}))", repr(sample), "round trip", pos)
+                        return
+
     def add_named(self, pairs: list[tuple[str | None, str]], expected: str, form: str, pos: int) -> None:
         if self.entry is None:
             return
@@ -398,6 +436,12 @@ def _doctest_examples(text: str) -> list[doctest.Example]:
             break
         line += para.count("\n")
     return found
+
+
+def _inside_expression(prefix: str) -> bool:
+    """Whether the text before a call ends in an operator after an operand (``tri(2) + tri(4)``)."""
+    prefix = prefix.rstrip()
+    return not prefix.endswith(">>>") and re.search(r"[\w)\]}'\"]\s*[-+*/%=<>&|^]+$", prefix) is not None
 
 
 def _line_offset(text: str, lineno: int) -> int:
@@ -479,7 +523,33 @@ def extract_examples(text: str, entry_point: str | None = None, names: Iterable[
     ex.inline_calls(covered)
     ex.for_forms()
     ex.io_blocks()
+    ex.assign_return()
+    ex.round_trips()
     seen: dict[tuple[str, str], Example] = {}
     for item in sorted(ex.found, key=lambda e: e.line):
         seen.setdefault((item.call, item.expected), item)
-    return list(seen.values())
+    return _resolve_conflicts(list(seen.values()), ex.text)
+
+
+def _kind(expected: str) -> str:
+    return "container" if expected[:1] in "[({" else "none" if expected == "None" else "scalar"
+
+
+def _resolve_conflicts(examples: list[Example], text: str) -> list[Example]:
+    """When a function's examples mix containers and scalars (e.g. a sequence defined as ``tri(1) = 3`` next
+    to ``tri(3) = [1, 3, 2, 8]`` for the function returning the list), keep the kind stated under the last
+    "Example(s):" header and drop the examples before it that contradict it."""
+    headers = [m.start() for m in re.finditer(r"^\s*(?:for\s+)?examples?\s*:?\s*$", text, re.I | re.M)]
+    if not headers:
+        return examples
+    last_line = text.count("\n", 0, headers[-1]) + 1
+    out = list(examples)
+    for func in {e.func for e in examples}:
+        mine = [e for e in examples if e.func == func and e.mode == "value"]
+        kinds = {_kind(e.expected) for e in mine} - {"none"}
+        if len(kinds) < 2:
+            continue
+        late = {_kind(e.expected) for e in mine if e.line > last_line} - {"none"}
+        if len(late) == 1:
+            out = [e for e in out if e.func != func or e.line > last_line or _kind(e.expected) in late | {"none"}]
+    return out

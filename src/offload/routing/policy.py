@@ -1,20 +1,23 @@
 """Policy: a task profile, the inventory and backend health in; an ordered, explained route out. Pure.
 
 1. A concrete model asked for by name is a one-candidate route (unknown names raise :class:`UnknownModel`).
-2. Otherwise the Claude Code scenario (when the gateway set one) or the first matching ``[[policy.rules]]``
-   names candidates by role or model name; they are expanded from the inventory and ordered by the rule's
-   ``prefer`` (cheapest: local before cloud, then the rule's order, loaded models first, smaller first).
+2. Otherwise the first matching ``[[policy.rules]]`` names candidates by role or model name; they are
+   expanded from the inventory and ordered by the rule's ``prefer`` (cheapest: local before cloud, then the
+   rule's order, loaded models first, smaller first). A Claude Code scenario (set by the gateway) maps to
+   ``local`` (local only), ``cloud`` (strongest first, local behind it) or a model name (``[policy.claude_code]``).
 3. Each candidate is kept or skipped, with the reason: locality, a hard capability (vision for images, embed
    for embeddings), the context window, backend health, a soft capability (tools, json).
-4. When nothing of the rule is usable, any usable inventory model is taken (a *fallback*), and when still
-   nothing, soft capabilities are relaxed. An empty route explains itself via :meth:`Route.raise_if_empty`.
+4. When nothing of the rule is usable, any usable inventory model is taken (a *fallback*) — never a cloud one
+   for a rule without cloud candidates, and not at all when the rule's own models are merely down (the task
+   then waits, ``queued``). When still nothing, soft capabilities are relaxed. An empty route explains itself
+   via :meth:`Route.raise_if_empty`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from offload.errors import ContextOverflow, NoRouteAvailable, UnknownModel, UnsupportedContent
 from offload.routing.classify import TaskProfile
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 #: Scenarios that want the strongest model allowed (the agent loop), not the cheapest.
 _STRONG_SCENARIOS = frozenset({"main_loop", "thinking", "long_context", "web_search"})
+#: (model, the rule entry that named it, is cloud, is loaded)
+_Row = tuple["ModelSpec", CandidateRef | None, bool, bool]
 SkipReason = Literal["locality", "capability", "context", "unhealthy", "missing"]
 
 
@@ -100,6 +105,18 @@ class Route:
         p = self.profile
         return f"{p.kind}/{p.complexity} → {self.rule}: {names}"
 
+    def explain(self) -> str:
+        """The route as plain text (profile, reasons, candidates, skips): what ``offload route`` prints."""
+        from offload.routing.explain import explain
+
+        return "\n".join(explain(self).lines())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The route as JSON-able data (``offload route --json``)."""
+        from offload.routing.explain import explain
+
+        return explain(self).to_dict()
+
     def raise_if_empty(self) -> None:
         """Raise the error that explains an empty route (no-op when there are candidates)."""
         if self.candidates:
@@ -129,7 +146,7 @@ class Route:
         raise exc
 
 
-def _hint_for(reasons: set[str]) -> str:
+def _hint_for(reasons: set[SkipReason]) -> str:
     if "locality" in reasons:
         return "offload/cloud needs a cloud backend in offload.toml; offload/local needs a local model"
     return "check `offload models` and the [policy] rules (see docs/routing.md)"
@@ -193,9 +210,9 @@ def _sort_key(prefer: Prefer, cloud: bool, group: int, loaded: bool, spec: Model
 
 
 def _expand(
-    refs: Iterable[CandidateRef], config: Config, prefer: Prefer, loaded: set[str], notes: list[str]
-) -> list[tuple[ModelSpec, CandidateRef | None, bool, bool]]:
-    """Rule refs → ordered, de-duplicated (spec, ref, is_cloud, loaded)."""
+    refs: Iterable[CandidateRef], config: Config, prefer: Prefer, loaded: set[str], notes: list[str], flat: bool
+) -> list[_Row]:
+    """Rule refs → ordered, de-duplicated (spec, ref, is_cloud, loaded); ``flat`` ignores the refs' order."""
     seen: set[str] = set()
     rows: list[tuple[tuple[float, ...], ModelSpec, CandidateRef | None, bool, bool]] = []
     for group, ref in enumerate(refs):
@@ -214,7 +231,7 @@ def _expand(
             seen.add(spec.name)
             cloud = is_cloud_model(config, spec)
             is_loaded = spec.name in loaded or spec.upstream_name in loaded
-            rows.append((_sort_key(prefer, cloud, group, is_loaded, spec), spec, ref, cloud, is_loaded))
+            rows.append((_sort_key(prefer, cloud, 0 if flat else group, is_loaded, spec), spec, ref, cloud, is_loaded))
     rows.sort(key=lambda r: r[0])
     return [(spec, ref, cloud, is_loaded) for _, spec, ref, cloud, is_loaded in rows]
 
@@ -230,7 +247,7 @@ def _candidate(spec: ModelSpec, ref: CandidateRef | None, cloud: bool, loaded: b
 
 
 def _select(
-    rows: list[tuple[ModelSpec, CandidateRef | None, bool, bool]],
+    rows: list[_Row],
     p: TaskProfile,
     health: HealthView | None,
     soft: bool,
@@ -281,14 +298,14 @@ def plan_route(
     notes: list[str] = []
     reference = policy.reference_model or config.defaults.reference_model
 
+    target: str | None = None
     if profile.scenario is not None and profile.model is None:
         cloud_configured = any(is_cloud_model(config, m) for m in config.models)
         target = policy.claude_code.target(profile.scenario, cloud_configured=cloud_configured)
         notes.append(f"Claude Code scenario {profile.scenario} → {target}")
-        if target in ("local", "cloud"):
-            if profile.locality == "any":
-                profile = replace(profile, locality=target)
-        else:
+        if target == "local" and profile.locality == "any":
+            profile = replace(profile, locality="local")
+        elif target not in ("local", "cloud"):
             profile = replace(profile, model=target)
 
     if profile.model is not None:
@@ -303,24 +320,34 @@ def plan_route(
         refs, prefer, label = rule.candidates, rule.prefer, f"rule {rule.label}"
         if rule.accept_unverified is not None:
             accept = rule.accept_unverified
-    if profile.scenario in _STRONG_SCENARIOS:
-        prefer = "strongest"  # the agent's main loop wants the best model it may use, not the smallest
+    flat = False
+    if target == "cloud" or profile.scenario in _STRONG_SCENARIOS:
+        # the agent's main loop wants the best model it may use, not the smallest: cloud first (when allowed),
+        # then the largest local models, which stay behind the cloud as its fallback when it is down
+        prefer, flat = "strongest", True
+        if target == "cloud" and not any(r.role == "cloud" for r in refs):
+            refs = (CandidateRef(role="cloud"), *refs)
 
-    rows = _expand(refs, config, prefer, loaded, notes)
+    rows = _expand(refs, config, prefer, loaded, notes, flat)
     cloud_ref = next((spec.name for spec, _, cloud, _ in rows if cloud), None)
-    others = [
+    # fallbacks stay on the rule's side of the local/cloud line: a local-only rule never leaks to the cloud
+    allow_cloud = rule is None or any(r.role == "cloud" for r in refs) or any(c for _, _, c, _ in rows)
+    listed = {spec.name for spec, *_ in rows}
+    others: list[_Row] = [
         (m, None, is_cloud_model(config, m), m.name in loaded)
         for m in config.models
-        if _chat_capable(m) or profile.kind == "embedding"
+        if m.name not in listed and (_chat_capable(m) or profile.kind == "embedding")
     ]
-    others = [r for r in others if r[0].name not in {s.name for s, *_ in rows}]
+    others = [r for r in others if allow_cloud or not r[2]]
     others.sort(key=lambda r: _sort_key(prefer, r[2], 0, r[3], r[0]))
     skipped: dict[str, Skip] = {}
     kept = _select(rows, profile, health, True, label, skipped)
-    if not kept:
+    # the rule's own models being down means "wait for them" (queued), not "use something else"
+    down = any(s.reason == "unhealthy" for s in skipped.values())
+    if not kept and not down:
         kept = _select(others, profile, health, True, "fallback: nothing of the rule fits", skipped)
     if not kept:
-        kept = _select(rows + others, profile, health, False, "fallback without tools/json support", skipped)
+        kept = _select(rows + ([] if down else others), profile, health, False, "fallback without tools/json", skipped)
         if kept:
             notes.append("no candidate supports every capability asked for; trying the best one without it")
     if not rows:

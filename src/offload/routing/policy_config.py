@@ -32,7 +32,7 @@ class CandidateRef(_Strict):
 
     role: RoleName | None = None
     model: str | None = None
-    max_attempts: int = Field(1, ge=1, le=10)
+    max_attempts: int = Field(default=1, ge=1, le=10)
     #: Feed the failing check back to this candidate on its next attempt.
     repair: bool = False
 
@@ -55,15 +55,17 @@ class Rule(_Strict):
     """Which candidates serve a (kind, complexity); an empty ``kinds`` / ``complexities`` matches any."""
 
     name: str = ""
-    kinds: tuple[Kind, ...] = Field((), validation_alias=AliasChoices("kinds", "kind"))
-    complexities: tuple[Complexity, ...] = Field((), validation_alias=AliasChoices("complexities", "complexity"))
+    kinds: tuple[Kind, ...] = Field(default=(), validation_alias=AliasChoices("kinds", "kind"))
+    complexities: tuple[Complexity, ...] = Field(
+        default=(), validation_alias=AliasChoices("complexities", "complexity")
+    )
     candidates: tuple[CandidateRef, ...] = Field(min_length=1)
     prefer: Prefer = "cheapest"
     #: ``None``: the policy's default for the kind (``accept_unverified`` / ``accept_unverified_code``).
     accept_unverified: AcceptUnverified | None = None
-    max_attempts_total: int | None = Field(None, ge=1, le=50)
-    max_wall_s: float | None = Field(None, gt=0)
-    max_cost_usd: float | None = Field(None, ge=0)
+    max_attempts_total: int | None = Field(default=None, ge=1, le=50)
+    max_wall_s: float | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, ge=0)
 
     @field_validator("kinds", "complexities", mode="before")
     @classmethod
@@ -89,7 +91,7 @@ class ClaudeCodePolicy(_Strict):
     """
 
     #: A request with more input tokens than this is ``long_context``.
-    long_context_tokens: int = Field(60_000, ge=1_000)
+    long_context_tokens: int = Field(default=60_000, ge=1_000)
     background: str | None = None
     long_context: str | None = None
     thinking: str | None = None
@@ -108,13 +110,13 @@ class ClaudeCodePolicy(_Strict):
 class BreakerConfig(_Strict):
     """Per-backend circuit breaker: open after N failures, cool down (growing), then one probe."""
 
-    failures_to_open: int = Field(3, ge=1, le=100)
+    failures_to_open: int = Field(default=3, ge=1, le=100)
     #: A refused connection (nothing listening) opens the breaker at once: a dead backend costs one failure.
     open_on_unavailable: bool = True
-    base_cooldown_s: float = Field(2.0, gt=0)
-    max_cooldown_s: float = Field(120.0, gt=0)
+    base_cooldown_s: float = Field(default=2.0, gt=0)
+    max_cooldown_s: float = Field(default=120.0, gt=0)
     #: A half-open probe that has not reported after this long lets another probe through.
-    probe_timeout_s: float = Field(60.0, gt=0)
+    probe_timeout_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _order(self) -> BreakerConfig:
@@ -159,9 +161,9 @@ class PolicyConfig(_Strict):
     accept_unverified: AcceptUnverified = True
     #: Unverified answers of code tasks (code_generation, refactor, test_generation, debug).
     accept_unverified_code: AcceptUnverified = "last_resort"
-    max_attempts_total: int = Field(6, ge=1, le=50)
-    max_wall_s: float = Field(300.0, gt=0)
-    max_cost_usd: float = Field(0.50, ge=0)
+    max_attempts_total: int = Field(default=6, ge=1, le=50)
+    max_wall_s: float = Field(default=300.0, gt=0)
+    max_cost_usd: float = Field(default=0.50, ge=0)
     #: The cloud model whose price a verified local answer avoids (default: ``[defaults] reference_model``).
     reference_model: str | None = None
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)

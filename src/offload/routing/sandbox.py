@@ -100,6 +100,7 @@ def _boot():
     _guard(cfg)
     main = os.path.join(cfg["root"], "main.py")
     sys.argv = [main]
+    sys.path.insert(0, cfg["root"])  # -I leaves the script's directory out; the code may import its files
     with open(main, encoding="utf-8") as fh:
         code = compile(fh.read(), main, "exec")
     module = type(sys)("__main__")
@@ -321,6 +322,32 @@ def _killpg(pgid: int) -> None:
         pass
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a visible process (not a zombie) still belongs to process group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)  # signal 0 only asks; cheap answer for the common case
+    except (ProcessLookupError, PermissionError):
+        return False
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
+def _await_group_exit(pgid: int, limit_s: float = 2.0) -> None:
+    """Wait (briefly) until every killed member of the group is gone, so nothing outlives the call."""
+    deadline = time.monotonic() + limit_s
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _exited(pid: int) -> bool:
     """Whether the child has exited, without reaping it (its pid — our process group id — stays reserved)."""
     try:
@@ -459,6 +486,7 @@ def _run(
                 if stream is not None:
                     stream.close()
             proc.wait()
+            _await_group_exit(proc.pid)
         code = proc.returncode
         stderr = err.text()
         if reason is None and code is not None and code != 0:

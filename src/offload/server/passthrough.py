@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from offload.dialects.common import _json, dumps
+from offload.dialects.common import dumps, loads
 from offload.engine import RequestContext
 from offload.errors import BackendError, OffloadError, UpstreamHTTPError
 from offload.server.asgi import ClientDisconnected, Request, StreamSink, run_until_disconnect, send_bytes
@@ -67,7 +67,7 @@ class UsageMeter:
     def finish(self) -> None:
         if not self._sse and self._buf:
             try:
-                self._object(_json.loads(self._buf))
+                self._object(loads(self._buf))
             except ValueError:
                 pass
 
@@ -75,7 +75,7 @@ class UsageMeter:
         if not data or data == b"[DONE]":
             return
         try:
-            obj = _json.loads(data)
+            obj = loads(data)
         except ValueError:
             return
         if isinstance(obj, dict):
@@ -143,6 +143,7 @@ def _response_headers(resp: Any) -> list[tuple[bytes, bytes]]:
 async def forward(
     gw: Gateway, req: Request, ctx: RequestContext, *, backend_name: str, body: dict[str, Any], raw: bytes,
     upstream_model: str | None, model_name: str, stream: bool, scenario: str | None = None,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Forward the caller's request to ``backend_name`` unchanged (except a renamed model) and relay the answer."""
     engine = gw.engine
@@ -160,19 +161,18 @@ async def forward(
     meter = UsageMeter(req.dialect)
     started = time.perf_counter()
     status, error = "error", None
+    upstream_error: UpstreamHTTPError | None = None
     sink: StreamSink | None = None
     resp = None
     try:
         try:
             resp = await run_until_disconnect(req.receive, fwd(req.path, raw, req.headers))
         except UpstreamHTTPError as exc:  # the provider's own error body, in the caller's (same) dialect
-            error = exc
-            await send_bytes(req.send, exc.status, (exc.body or "{}").encode(), "application/json",
-                             [req.overhead_header(time.perf_counter() - started)])
+            error = upstream_error = exc
             return
         ctype = resp.headers.get("content-type", "application/json")
         headers = [route_header(model_name, backend_name, 1), req.overhead_header(time.perf_counter() - started),
-                   *_response_headers(resp)]
+                   *_response_headers(resp), *(extra_headers or [])]
         sink = StreamSink(req.send, ctype, headers)
 
         async def pump() -> None:
@@ -183,7 +183,6 @@ async def forward(
         await run_until_disconnect(req.receive, pump())
         meter.finish()
         status = "ok"
-        await sink.close()
     except ClientDisconnected:
         status = "cancelled"
     except OffloadError as exc:
@@ -200,6 +199,24 @@ async def forward(
         if resp is not None:
             await resp.aclose()
         await _journal_finish(gw, jid, status, error, meter, backend_name, model_name, route, started)
+        # answered only now, so a caller that saw the end of the answer finds the journal row final
+        if upstream_error is not None:
+            await send_bytes(req.send, upstream_error.status, (upstream_error.body or "{}").encode(),
+                             "application/json", [req.overhead_header(time.perf_counter() - started)])
+        elif sink is not None and status != "cancelled" and (sink.started or status == "ok"):
+            if error is not None and "event-stream" in sink.media_type:
+                await sink.write(_stream_error(req.dialect, error))
+            await sink.close()
+
+
+def _stream_error(dialect: str, exc: OffloadError) -> bytes:
+    if dialect == "anthropic":
+        from offload.dialects.anthropic_stream import AnthropicStreamEncoder
+
+        return AnthropicStreamEncoder("").error(exc)
+    from offload.dialects.openai_stream import OpenAIStreamEncoder
+
+    return OpenAIStreamEncoder("").error(exc)
 
 
 async def _journal_finish(gw: Gateway, jid: str, status: str, error: OffloadError | None, meter: UsageMeter,

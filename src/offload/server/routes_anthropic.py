@@ -57,7 +57,7 @@ async def messages(gw: Gateway, req: Request) -> None:
             cloud = gw.cloud_backend("anthropic")
             if cloud is not None:
                 await forward(gw, req, ctx, backend_name=cloud, body=body, raw=raw, upstream_model=None,
-                              model_name=creq.model, stream=creq.stream, scenario=scenario)
+                              model_name=creq.model, stream=creq.stream, scenario=scenario, extra_headers=headers)
                 return
             target = "local"
         spec = _local_target(gw, creq, target)

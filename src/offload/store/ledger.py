@@ -108,7 +108,7 @@ _INT_FIELDS = frozenset(f.name for f in fields(LedgerTotals) if f.type in ("int"
 
 
 def _totals(key: str, values: dict[str, Any]) -> LedgerTotals:
-    clean = {k: (int(v) if k in _INT_FIELDS else float(v)) for k, v in values.items() if k != "key"}
+    clean: dict[str, Any] = {k: (int(v) if k in _INT_FIELDS else float(v)) for k, v in values.items() if k != "key"}
     clean["unverified_local"] = clean.get("local_accepted", 0) - clean.get("verified_local", 0)
     return LedgerTotals(key=key, **clean)
 

@@ -1,0 +1,286 @@
+"""How much latency and throughput does the gateway cost? Direct vs through offload vs through LiteLLM's proxy.
+
+One fake OpenAI-compatible upstream (raw ASGI on uvicorn, its own process) answers instantly. The same requests
+go (a) straight to it, (b) through ``offload serve`` (an ``openai_compat`` backend pointing at it, journal ON),
+(c) through LiteLLM's proxy configured for the same upstream (when ``--litellm PATH`` names its executable;
+install it in a separate venv: ``python -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install
+'litellm[proxy]'``). Each server runs in its own process; the load generator is a minimal keep-alive HTTP/1.1
+client on asyncio so that it costs the same for every target.
+
+    python bench/gateway_overhead.py [--seconds 3] [--litellm /tmp/litellm-venv/bin/litellm]
+
+Prints requests/s and latency p50/p99 at concurrency 1 and 32, streaming and not, the latency offload and
+LiteLLM add over direct, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHUNKS = 8  # SSE chunks per streamed answer
+COMPLETION = {
+    "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "bench",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the fake upstream."},
+                 "finish_reason": "stop", "logprobs": None}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
+}
+
+
+# -- the fake upstream (run with --serve-upstream PORT) ------------------------------------------------
+def _chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
+    c = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0, "model": "bench",
+         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    if usage is not None:
+        c["usage"] = usage
+    return b"data: " + json.dumps(c).encode() + b"\n\n"
+
+
+BODY = json.dumps(COMPLETION).encode()
+SSE = (_chunk({"role": "assistant", "content": ""}) + b"".join(_chunk({"content": f"tok{i} "}) for i in range(CHUNKS))
+       + _chunk({}, "stop", COMPLETION["usage"]) + b"data: [DONE]\n\n")
+
+
+async def upstream_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = b""
+    more = True
+    while more:
+        msg = await receive()
+        body += msg.get("body", b"")
+        more = msg.get("more_body", False)
+    if scope["path"].endswith("/models"):
+        out, ctype = b'{"object":"list","data":[{"id":"bench","object":"model","created":0,"owned_by":"x"}]}', b"application/json"
+    elif b'"stream":true' in body.replace(b" ", b""):
+        out, ctype = SSE, b"text/event-stream"
+    else:
+        out, ctype = BODY, b"application/json"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", ctype), (b"content-length", str(len(out)).encode())]})
+    await send({"type": "http.response.body", "body": out})
+
+
+def serve_upstream(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(upstream_app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+
+
+def serve_offload(port: int, upstream: int, journal: str) -> None:
+    import uvicorn
+
+    from offload.config import parse_config
+    from offload.engine import Engine
+    from offload.server.app import create_app
+
+    cfg = parse_config({
+        "defaults": {"embedded": False, "journal_path": journal},
+        "backends": {"up": {"kind": "openai_compat", "base_url": f"http://127.0.0.1:{upstream}/v1", "max_retries": 0}},
+        "models": [{"name": "bench", "backend": "up", "context_window": 32768, "roles": ["chat", "fast"]}],
+    })
+    app = create_app(Engine(cfg), owns_engine=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+
+
+# -- the load generator --------------------------------------------------------------------------------
+class Conn:
+    """One keep-alive HTTP/1.1 connection; reads content-length and chunked bodies."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.r: asyncio.StreamReader | None = None
+        self.w: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> int:
+        if self.w is None:
+            self.r, self.w = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.r is not None
+        self.w.write(raw)
+        head = await self.r.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        lower = head.lower()
+        if b"content-length:" in lower:
+            n = int(lower.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+            await self.r.readexactly(n)
+        else:  # chunked
+            while True:
+                size = int((await self.r.readuntil(b"\r\n")).strip(), 16)
+                await self.r.readexactly(size + 2)
+                if size == 0:
+                    break
+        if b"connection: close" in lower:
+            self.w.close()
+            self.w = None
+        return status
+
+
+def http_request(port: int, path: str, body: dict, headers: dict[str, str]) -> bytes:
+    data = json.dumps(body).encode()
+    lines = [f"POST {path} HTTP/1.1", f"host: 127.0.0.1:{port}", "content-type: application/json",
+             f"content-length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+async def load(port: int, raw: bytes, concurrency: int, seconds: float) -> tuple[float, list[float], int]:
+    """(requests/s, latencies in s, errors) for ``seconds`` of closed-loop load."""
+    lat: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        conn = Conn(port)
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            try:
+                status = await conn.request(raw)
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                errors += 1
+                conn = Conn(port)
+                continue
+            if status != 200:
+                errors += 1
+            lat.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(lat) / (time.perf_counter() - t0), lat, errors
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+# -- orchestration ---------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
+
+
+def start(args: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port, proc)
+    return proc
+
+
+def litellm_config(upstream: int, tmp: str) -> str:
+    path = Path(tmp) / "litellm.yaml"
+    path.write_text(
+        "model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench\n"
+        f"      api_base: http://127.0.0.1:{upstream}/v1\n      api_key: dummy\n"
+        "litellm_settings:\n  drop_params: true\n  telemetry: false\n"
+    )
+    return str(path)
+
+
+async def run(targets: dict[str, tuple[int, str]], seconds: float) -> dict[tuple[str, bool, int], dict[str, float]]:
+    results = {}
+    for stream in (False, True):
+        for conc in (1, 32):
+            for name, (port, path) in targets.items():
+                body = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 16,
+                        "stream": stream}
+                raw = http_request(port, path, body, {"authorization": "Bearer dummy"})
+                await load(port, raw, conc, min(1.0, seconds / 3))  # warm-up
+                rps, lat, errors = await load(port, raw, conc, seconds)
+                results[(name, stream, conc)] = {"rps": rps, "p50": pct(lat, 50) * 1e3, "p99": pct(lat, 99) * 1e3,
+                                                 "errors": errors}
+    return results
+
+
+def report(results: dict[tuple[str, bool, int], dict[str, float]], names: list[str]) -> None:
+    print(f"\n{'mode':<10}{'conc':>5}  {'target':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>9}{'+p99 ms':>9}"
+          f"{'×direct':>9}{'errors':>8}")
+    for stream in (False, True):
+        for conc in (1, 32):
+            d = results[("direct", stream, conc)]
+            for name in names:
+                r = results[(name, stream, conc)]
+                add50 = r["p50"] - d["p50"] if name != "direct" else 0.0
+                add99 = r["p99"] - d["p99"] if name != "direct" else 0.0
+                print(f"{'stream' if stream else 'json':<10}{conc:>5}  {name:<8}{r['rps']:>9.0f}{r['p50']:>9.2f}"
+                      f"{r['p99']:>9.2f}{add50:>9.2f}{add99:>9.2f}{r['rps'] / d['rps']:>9.2f}{r['errors']:>8.0f}")
+    if "litellm" in names:
+        print("\noffload throughput / LiteLLM throughput:")
+        for stream in (False, True):
+            for conc in (1, 32):
+                o, l_ = results[("offload", stream, conc)], results[("litellm", stream, conc)]
+                print(f"  {'stream' if stream else 'json':<7} c={conc:<3} {o['rps'] / l_['rps']:.1f}×")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=3.0, help="measurement time per cell")
+    ap.add_argument("--litellm", default=None, help="path of the litellm executable (a separate venv)")
+    ap.add_argument("--journal-dir", default=None,
+                    help="where offload's journal lives (default: a temporary directory on disk; try /dev/shm to "
+                         "see the cost without fsync)")
+    ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--serve-offload", nargs=3, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.serve_upstream:
+        serve_upstream(a.serve_upstream)
+        return
+    if a.serve_offload:
+        serve_offload(int(a.serve_offload[0]), int(a.serve_offload[1]), a.serve_offload[2])
+        return
+    me = [sys.executable, __file__]
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(dir=a.journal_dir) as tmp:
+        try:
+            up, off = free_port(), free_port()
+            procs.append(start([*me, "--serve-upstream", str(up)], up))
+            procs.append(start([*me, "--serve-offload", str(off), str(up), str(Path(tmp) / "journal.db")], off))
+            targets = {"direct": (up, "/v1/chat/completions"), "offload": (off, "/v1/chat/completions")}
+            if a.litellm:
+                lp = free_port()
+                procs.append(start([a.litellm, "--config", litellm_config(up, tmp), "--port", str(lp),
+                                    "--num_workers", "1"], lp, {"LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}))
+                targets["litellm"] = (lp, "/v1/chat/completions")
+            print(f"cpus={os.cpu_count()} seconds/cell={a.seconds} targets={list(targets)} journal={tmp}")
+            results = asyncio.run(run(targets, a.seconds))
+            report(results, list(targets))
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+if __name__ == "__main__":
+    main()

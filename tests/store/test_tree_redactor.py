@@ -1,0 +1,49 @@
+"""The journal's batched tree redaction gives exactly what Redactor.obj gives, string for string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from offload.redact import MASK, Redactor
+from offload.store.ops import TreeRedactor
+from offload.types import ChatRequest
+
+REDACTOR = Redactor(["CONFIGURED1", "plain-secret"])
+TREE = TreeRedactor(REDACTOR)
+
+FRAGMENTS = [
+    "sk-", "sk-ant-abcdefgh12345", "Bearer abcdefghij", "bearer", "api_key=", "token: ", "password", "secret",
+    "ghp_", "A" * 16, "hf", "AKIA", "CONFIGURED1", "plain-secret", "\x00", " ", "\n", "'", '"', ",", "}", ":",
+    "hello", "x", "é", "12345678",
+]  # fmt: skip
+KEYS = ["text", "api_key", "Authorization", "api_key_env", "x-api-key", "token", "role", "max_tokens", "cookie"]
+
+texts = st.lists(st.sampled_from(FRAGMENTS), max_size=8).map("".join)
+scalars = st.one_of(texts, st.integers(), st.floats(allow_nan=False), st.booleans(), st.none())
+trees = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(trees)
+def test_same_result_as_redactor_obj(tree: Any) -> None:
+    assert TREE(tree) == REDACTOR.obj(tree)
+
+
+def test_separator_swallowing_falls_back_to_per_string() -> None:
+    tree = ["password: abcdef", "next-string", "a\x00b sk-abcdefghijk"]
+    assert TREE(tree) == REDACTOR.obj(tree) == [f"password: {MASK}", "next-string", f"a\x00b {MASK}"]
+
+
+def test_pydantic_models_are_converted_then_redacted() -> None:
+    req = ChatRequest.from_prompt("key sk-abcdefghijkl here", metadata={"api_key": "zzz"})
+    out = TREE({"request": req})
+    assert out["request"]["messages"][0]["content"][0]["text"] == f"key {MASK} here"
+    assert out["request"]["metadata"]["api_key"] == MASK
+    assert out["request"]["max_tokens"] is None

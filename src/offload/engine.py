@@ -298,20 +298,15 @@ class Engine:
                 await self._finish_error(jid, err, route, status="cancelled" if isinstance(err, Cancelled) else "error")
                 raise
             self.board.record_success(backend_name)
-            async for ev in self._relay(
-                jid,
-                agen,
-                first,
-                cand.model,
-                backend_name,
-                route,
-                attempts,
-                n,
-                started,
-                reference,
+            relay = self._relay(
+                jid, agen, first, cand.model, backend_name, route, attempts, n, started, reference,
                 estimate_tokens(request.all_text()),
-            ):
-                yield ev
+            )  # fmt: skip
+            try:
+                async for ev in relay:
+                    yield ev
+            finally:
+                await relay.aclose()  # journal the outcome now, not when the generator is collected
             return
         exc2 = NoRouteAvailable(
             "every candidate backend is down",

@@ -9,12 +9,13 @@ import pytest
 from offload.backends import create_backend
 from offload.config import Config, parse_config
 from offload.models.ops import ModelManager
-from offload.models.residency import decide, loaded_names
+from offload.models.residency import ResidencyRule, decide, loaded_names
+from offload.models.tracker import ResidencyTracker
 from offload.routing.classify import classify
 from offload.routing.policy import plan_route
 from offload.routing.task import Task
 from tests.fakes.ollama import FakeModel, FakeOllama
-from tests.fakes.server import serve_app
+from tests.fakes.server import free_port, serve_app
 
 NOW = 1_750_000_000.0
 
@@ -64,5 +65,44 @@ async def test_loaded_candidate_goes_first(fake: tuple[FakeOllama, str]) -> None
         settled = await manager.residents(loaded_at={"coder-14b": NOW - 600})
         d = decide([s for s in specs if s], settled, 12.0, now=NOW)
         assert (d.run, d.evict) == ("coder-7b", ("coder-14b",))
+    finally:
+        await backend.aclose()
+
+
+async def test_tracker_caches_ps_and_remembers_load_times(fake: tuple[FakeOllama, str]) -> None:
+    f, url = fake
+    cfg = config(url)
+    backend = create_backend(cfg.backends["ollama"])
+    now = [NOW]
+    tracker = ResidencyTracker(ModelManager(cfg, lambda _n: backend, clock=lambda: now[0]), ttl_s=5,
+                               clock=lambda: now[0])  # fmt: skip
+    try:
+        assert await tracker.loaded() == set()
+        f.load("qwen2.5-coder:14b")
+        assert await tracker.loaded() == set()  # cached for ttl_s
+        now[0] += 5
+        (res,) = await tracker.residents()
+        assert (res.name, res.loaded_at) == ("coder-14b", NOW + 5)
+        assert len(f.requests_to("/api/ps")) == 2
+        now[0] += 100
+        tracker.note_used("coder-14b")
+        (res,) = await tracker.residents()
+        assert (res.loaded_at, res.last_used) == (NOW + 5, NOW + 105)  # first seen is kept
+        f.loaded.clear()
+        tracker.invalidate()
+        assert await tracker.residents() == []
+        tracker.note_loaded("coder-7b")
+        f.load("qwen2.5-coder:7b")
+        (res,) = await tracker.residents()
+        assert res.name == "coder-7b" and res.protected(now[0], ResidencyRule())
+    finally:
+        await backend.aclose()
+
+
+async def test_tracker_survives_a_down_backend() -> None:
+    cfg = config(f"http://127.0.0.1:{free_port()}")
+    backend = create_backend(cfg.backends["ollama"])
+    try:
+        assert await ResidencyTracker(ModelManager(cfg, lambda _n: backend)).loaded() == set()
     finally:
         await backend.aclose()

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from offload.errors import OffloadError
 from offload.redact import default_redactor
@@ -47,9 +48,9 @@ def state(ctx: typer.Context) -> State:
 def render_error(exc: OffloadError) -> None:
     """Print an offload error as ``error: …`` / ``hint: …`` on stderr (redacted, no traceback)."""
     red = default_redactor()
-    err_console.print(f"[bold red]error:[/] {red.text(exc.message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(red.text(exc.message))}", highlight=False, soft_wrap=True)
     if exc.hint:
-        err_console.print(f"[yellow]hint:[/] {red.text(exc.hint)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]hint:[/] {escape(red.text(exc.hint))}", highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

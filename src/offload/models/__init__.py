@@ -4,6 +4,7 @@
 - :mod:`offload.models.planner` — pure: workflow phases, the models each needs, overflow and suggestions.
 - :mod:`offload.models.residency` — pure: loaded-model preference and when a request may evict a model.
 - :mod:`offload.models.ops` — :class:`ModelManager`: check backends, pull with progress and resume, ps, load.
+- :mod:`offload.models.tracker` — :class:`ResidencyTracker`: cached ``ps`` with load / use times.
 
 Example inventories for common GPUs ship in ``offload/data/inventories`` (see :func:`inventory_path`).
 """
@@ -18,6 +19,7 @@ from offload.models.gpu import Budget, GPUReport, detect_gpus, resolve_budget
 from offload.models.ops import ModelManager, normalize_keep_alive, start_hint
 from offload.models.planner import DEFAULT_WORKFLOW, Plan, Workflow, load_workflow, plan_workflow
 from offload.models.residency import Decision, ResidencyRule, Resident, decide, loaded_names, prefer_loaded
+from offload.models.tracker import ResidencyTracker
 
 #: Example inventories by name, with the (V)RAM each is written for (GB; 0 = CPU only).
 INVENTORIES: dict[str, float] = {"gpu-32gb": 32.0, "gpu-24gb": 24.0, "gpu-12gb": 12.0, "cpu-only": 0.0}
@@ -45,6 +47,7 @@ __all__ = [
     "ModelManager",
     "Plan",
     "ResidencyRule",
+    "ResidencyTracker",
     "Resident",
     "Workflow",
     "decide",

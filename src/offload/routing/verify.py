@@ -44,6 +44,8 @@ __all__ = [
     "agree",
     "check_examples",
     "context_code",
+    "example_probes",
+    "examples_verdict",
     "extra_probes",
     "group_runs",
     "probe_all",
@@ -709,6 +711,39 @@ def _feedback(ex: Example, res: ProbeResult) -> str:
     return f"Example failed: `{ex.call}` (expected `{ex.expected}`) raised {res.value}."
 
 
+def example_probes(examples: list[Example], source: str, *, extra_checks: bool = True) -> list[Probe]:
+    """The probes :func:`check_examples` runs: the examples, then (``extra_checks``) the extra inputs."""
+    checks = stated_properties(examples, source) if extra_checks else ()
+    probes = [Probe.from_example(ex, checks) for ex in examples]
+    if extra_checks:
+        probes += [Probe(call, kind="extra", checks=checks) for call in extra_probes(examples, source)]
+    return probes
+
+
+def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "examples") -> Verdict:
+    """Judge a :class:`ProbeRun` of :func:`example_probes`: the first failing example (with expected and
+    actual) fails it; so does an extra input whose result has a type no example has, or breaks a stated
+    property (crashes on extra inputs are allowed: they may lie outside what the task promises)."""
+    if not run.loaded:
+        return Verdict(False, verifier, _short(run.load_error), feedback=f"The code failed to run: {run.load_error}")
+    for ex, res in zip(examples, run.results, strict=False):
+        if res.status != "ok" or not res.match:
+            text = _feedback(ex, res)
+            return Verdict(False, verifier, _short(text), feedback=text)
+    allowed = {_family(ast.literal_eval(ex.expected)) for ex in examples if ex.mode == "value"}
+    extras = list(zip(run.probes[len(examples) :], run.results[len(examples) :], strict=False))
+    for probe, res in extras:
+        if res.status == "ok" and allowed and res.family not in allowed:
+            text = (f"`{probe.call}` returned {res.value} (a {res.family}); "
+                    f"the examples return {'/'.join(sorted(allowed))}.")  # fmt: skip
+            return Verdict(False, verifier, _short(text), feedback=text)
+        if res.failed_checks:
+            text = f"`{probe.call}` returned {res.value}, which is not {' and '.join(res.failed_checks)} as the task states."
+            return Verdict(False, verifier, _short(text), feedback=text)
+    detail = f"{len(examples)} example(s) passed" + (f", {len(extras)} extra input(s) behaved" if extras else "")
+    return Verdict(True, verifier, detail)
+
+
 async def check_examples(
     code: str,
     examples: list[Example],
@@ -720,32 +755,11 @@ async def check_examples(
     extra_checks: bool = True,
     verifier: str = "examples",
 ) -> Verdict:
-    """Run ``examples`` (and, with ``extra_checks``, the extra inputs) against ``code``: one sandbox process.
-
-    Fails on the first example whose value differs (feedback: call, expected, actual), and — extra checks —
-    when an input next to an example yields a result of a type no example has, or breaks a stated property.
-    """
-    checks = stated_properties(examples, source) if extra_checks else ()
-    probes = [Probe.from_example(ex, checks) for ex in examples]
-    extras = extra_probes(examples, source) if extra_checks else []
-    probes += [Probe(call, kind="extra", checks=checks) for call in extras]
+    """Run ``examples`` (and, with ``extra_checks``, the extra inputs) against ``code`` in one sandbox process
+    and judge the results with :func:`examples_verdict`."""
+    probes = example_probes(examples, source, extra_checks=extra_checks)
     run = await run_probes(code, probes, context=context, timeout_s=timeout_s, per_call_s=per_call_s)
-    if not run.loaded:
-        return Verdict(False, verifier, _short(run.load_error), feedback=f"The code failed to run: {run.load_error}")
-    for ex, res in zip(examples, run.results, strict=False):
-        if res.status != "ok" or not res.match:
-            text = _feedback(ex, res)
-            return Verdict(False, verifier, _short(text), feedback=text)
-    allowed = {_family(ast.literal_eval(ex.expected)) for ex in examples if ex.mode == "value"}
-    for call, res in zip(extras, run.results[len(examples) :], strict=False):
-        if res.status == "ok" and allowed and res.family not in allowed:
-            text = f"`{call}` returned {res.value} (a {res.family}); the examples return {'/'.join(sorted(allowed))}."
-            return Verdict(False, verifier, _short(text), feedback=text)
-        if res.failed_checks:
-            text = f"`{call}` returned {res.value}, which is not {' and '.join(res.failed_checks)} as the task states."
-            return Verdict(False, verifier, _short(text), feedback=text)
-    detail = f"{len(examples)} example(s) passed" + (f", {len(extras)} extra input(s) behaved" if extras else "")
-    return Verdict(True, verifier, detail)
+    return examples_verdict(examples, run, verifier)
 
 
 # -- several candidates ---------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,26 +27,46 @@ import time
 from pathlib import Path
 
 CHUNKS = 8  # SSE chunks per streamed answer
+#: The bearer token every target gets (LiteLLM refuses to start without a master key; offload needs none here).
+TOKEN = "sk-bench-" + "0123456789abcdef" * 3
 COMPLETION = {
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "bench",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the fake upstream."},
-                 "finish_reason": "stop", "logprobs": None}],
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "bench",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hello from the fake upstream."},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
+    ],
     "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
 }
 
 
 # -- the fake upstream (run with --serve-upstream PORT) ------------------------------------------------
 def _chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
-    c = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0, "model": "bench",
-         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    c = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "bench",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+    }
     if usage is not None:
         c["usage"] = usage
     return b"data: " + json.dumps(c).encode() + b"\n\n"
 
 
 BODY = json.dumps(COMPLETION).encode()
-SSE = (_chunk({"role": "assistant", "content": ""}) + b"".join(_chunk({"content": f"tok{i} "}) for i in range(CHUNKS))
-       + _chunk({}, "stop", COMPLETION["usage"]) + b"data: [DONE]\n\n")
+SSE = (
+    _chunk({"role": "assistant", "content": ""})
+    + b"".join(_chunk({"content": f"tok{i} "}) for i in range(CHUNKS))
+    + _chunk({}, "stop", COMPLETION["usage"])
+    + b"data: [DONE]\n\n"
+)
 
 
 async def upstream_app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -64,13 +83,21 @@ async def upstream_app(scope, receive, send):  # type: ignore[no-untyped-def]
         body += msg.get("body", b"")
         more = msg.get("more_body", False)
     if scope["path"].endswith("/models"):
-        out, ctype = b'{"object":"list","data":[{"id":"bench","object":"model","created":0,"owned_by":"x"}]}', b"application/json"
+        out, ctype = (
+            b'{"object":"list","data":[{"id":"bench","object":"model","created":0,"owned_by":"x"}]}',
+            b"application/json",
+        )
     elif b'"stream":true' in body.replace(b" ", b""):
         out, ctype = SSE, b"text/event-stream"
     else:
         out, ctype = BODY, b"application/json"
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", ctype), (b"content-length", str(len(out)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", ctype), (b"content-length", str(len(out)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": out})
 
 
@@ -87,11 +114,15 @@ def serve_offload(port: int, upstream: int, journal: str) -> None:
     from offload.engine import Engine
     from offload.server.app import create_app
 
-    cfg = parse_config({
-        "defaults": {"embedded": False, "journal_path": journal},
-        "backends": {"up": {"kind": "openai_compat", "base_url": f"http://127.0.0.1:{upstream}/v1", "max_retries": 0}},
-        "models": [{"name": "bench", "backend": "up", "context_window": 32768, "roles": ["chat", "fast"]}],
-    })
+    cfg = parse_config(
+        {
+            "defaults": {"embedded": False, "journal_path": journal},
+            "backends": {
+                "up": {"kind": "openai_compat", "base_url": f"http://127.0.0.1:{upstream}/v1", "max_retries": 0}
+            },
+            "models": [{"name": "bench", "backend": "up", "context_window": 32768, "roles": ["chat", "fast"]}],
+        }
+    )
     app = create_app(Engine(cfg), owns_engine=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
@@ -113,8 +144,8 @@ class Conn:
         head = await self.r.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         lower = head.lower()
-        if b"content-length:" in lower:
-            n = int(lower.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        if b"\r\ncontent-length:" in lower:
+            n = int(lower.split(b"\r\ncontent-length:", 1)[1].split(b"\r\n", 1)[0])
             await self.r.readexactly(n)
         else:  # chunked
             while True:
@@ -122,7 +153,7 @@ class Conn:
                 await self.r.readexactly(size + 2)
                 if size == 0:
                     break
-        if b"connection: close" in lower:
+        if b"\r\nconnection: close" in lower:
             self.w.close()
             self.w = None
         return status
@@ -130,8 +161,13 @@ class Conn:
 
 def http_request(port: int, path: str, body: dict, headers: dict[str, str]) -> bytes:
     data = json.dumps(body).encode()
-    lines = [f"POST {path} HTTP/1.1", f"host: 127.0.0.1:{port}", "content-type: application/json",
-             f"content-length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"host: 127.0.0.1:{port}",
+        "content-type: application/json",
+        f"content-length: {len(data)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
@@ -189,8 +225,9 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def start(args: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_port(port, proc)
     return proc
 
@@ -210,19 +247,29 @@ async def run(targets: dict[str, tuple[int, str]], seconds: float) -> dict[tuple
     for stream in (False, True):
         for conc in (1, 32):
             for name, (port, path) in targets.items():
-                body = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 16,
-                        "stream": stream}
-                raw = http_request(port, path, body, {"authorization": "Bearer dummy"})
+                body = {
+                    "model": "bench",
+                    "messages": [{"role": "user", "content": "Say hello."}],
+                    "max_tokens": 16,
+                    "stream": stream,
+                }
+                raw = http_request(port, path, body, {"authorization": f"Bearer {TOKEN}"})
                 await load(port, raw, conc, min(1.0, seconds / 3))  # warm-up
                 rps, lat, errors = await load(port, raw, conc, seconds)
-                results[(name, stream, conc)] = {"rps": rps, "p50": pct(lat, 50) * 1e3, "p99": pct(lat, 99) * 1e3,
-                                                 "errors": errors}
+                results[(name, stream, conc)] = {
+                    "rps": rps,
+                    "p50": pct(lat, 50) * 1e3,
+                    "p99": pct(lat, 99) * 1e3,
+                    "errors": errors,
+                }
     return results
 
 
 def report(results: dict[tuple[str, bool, int], dict[str, float]], names: list[str]) -> None:
-    print(f"\n{'mode':<10}{'conc':>5}  {'target':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>9}{'+p99 ms':>9}"
-          f"{'×direct':>9}{'errors':>8}")
+    print(
+        f"\n{'mode':<10}{'conc':>5}  {'target':<8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>9}{'+p99 ms':>9}"
+        f"{'×direct':>9}{'errors':>8}"
+    )
     for stream in (False, True):
         for conc in (1, 32):
             d = results[("direct", stream, conc)]
@@ -230,23 +277,29 @@ def report(results: dict[tuple[str, bool, int], dict[str, float]], names: list[s
                 r = results[(name, stream, conc)]
                 add50 = r["p50"] - d["p50"] if name != "direct" else 0.0
                 add99 = r["p99"] - d["p99"] if name != "direct" else 0.0
-                print(f"{'stream' if stream else 'json':<10}{conc:>5}  {name:<8}{r['rps']:>9.0f}{r['p50']:>9.2f}"
-                      f"{r['p99']:>9.2f}{add50:>9.2f}{add99:>9.2f}{r['rps'] / d['rps']:>9.2f}{r['errors']:>8.0f}")
+                print(
+                    f"{'stream' if stream else 'json':<10}{conc:>5}  {name:<8}{r['rps']:>9.0f}{r['p50']:>9.2f}"
+                    f"{r['p99']:>9.2f}{add50:>9.2f}{add99:>9.2f}{r['rps'] / d['rps']:>9.2f}{r['errors']:>8.0f}"
+                )
     if "litellm" in names:
         print("\noffload throughput / LiteLLM throughput:")
         for stream in (False, True):
             for conc in (1, 32):
                 o, l_ = results[("offload", stream, conc)], results[("litellm", stream, conc)]
-                print(f"  {'stream' if stream else 'json':<7} c={conc:<3} {o['rps'] / l_['rps']:.1f}×")
+                ratio = o["rps"] / l_["rps"] if l_["rps"] else float("inf")
+                print(f"  {'stream' if stream else 'json':<7} c={conc:<3} {ratio:.1f}×")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="measurement time per cell")
     ap.add_argument("--litellm", default=None, help="path of the litellm executable (a separate venv)")
-    ap.add_argument("--journal-dir", default=None,
-                    help="where offload's journal lives (default: a temporary directory on disk; try /dev/shm to "
-                         "see the cost without fsync)")
+    ap.add_argument(
+        "--journal-dir",
+        default=None,
+        help="where offload's journal lives (default: a temporary directory on disk; try /dev/shm to "
+        "see the cost without fsync)",
+    )
     ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--serve-offload", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -266,8 +319,13 @@ def main() -> None:
             targets = {"direct": (up, "/v1/chat/completions"), "offload": (off, "/v1/chat/completions")}
             if a.litellm:
                 lp = free_port()
-                procs.append(start([a.litellm, "--config", litellm_config(up, tmp), "--port", str(lp),
-                                    "--num_workers", "1"], lp, {"LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}))
+                procs.append(
+                    start(
+                        [a.litellm, "--config", litellm_config(up, tmp), "--port", str(lp), "--num_workers", "1"],
+                        lp,
+                        {"LITELLM_LOG": "ERROR", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_MASTER_KEY": TOKEN},
+                    )
+                )
                 targets["litellm"] = (lp, "/v1/chat/completions")
             print(f"cpus={os.cpu_count()} seconds/cell={a.seconds} targets={list(targets)} journal={tmp}")
             results = asyncio.run(run(targets, a.seconds))

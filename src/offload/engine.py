@@ -83,6 +83,11 @@ class Engine:
         self.ledger = Ledger(self.journal)
         self.prices = PriceTable.from_config(self.config)
         self.board = BreakerBoard.from_policy(self.config.policy)
+        from offload.models.ops import ModelManager
+        from offload.models.tracker import ResidencyTracker
+
+        #: What is loaded where (cached ``ps``): the router prefers a loaded candidate and avoids thrashing.
+        self.residency = ResidencyTracker(ModelManager.from_engine(self))
         self._closed = False
 
     # -- backends ---------------------------------------------------------------------------------------
@@ -120,7 +125,7 @@ class Engine:
         """The route a request would take, without running anything."""
         task = task or self.task_for(request, ctx)
         profile = classify(task)
-        return plan_route(profile, self.config, health=self.board)
+        return plan_route(profile, self.config, health=self.board, loaded=self.residency.cached())
 
     def profile(self, task: Task) -> TaskProfile:
         return classify(task)
@@ -163,7 +168,7 @@ class Engine:
         route: Route | None = None
         try:
             profile = classify(task)
-            route = plan_route(profile, self.config, health=self.board)
+            route = plan_route(profile, self.config, health=self.board, loaded=await self.residency.loaded())
             verifiers = verifiers_for(task, profile.kind)
             reference = self.reference_model(route)
 
@@ -196,6 +201,7 @@ class Engine:
             raise
         resp = result.response
         resp.journal_id = jid
+        self.residency.note_used(resp.model)
         await self._finish_ok(jid, resp, route, is_local=result.is_local)
         return resp
 
@@ -246,6 +252,7 @@ class Engine:
         jid = await self._begin(request, ctx, task.kind)
         route: Route | None = None
         try:
+            await self.residency.loaded()  # refresh the cached view of loaded models (at most every few seconds)
             route = self.resolve(request, ctx, task)
             route.raise_if_empty()
         except OffloadError as exc:

@@ -26,7 +26,9 @@ def req(**kw: object) -> dict:
 def claude_code_body() -> dict:
     """The shape Claude Code 2.x sends for its main loop (trimmed)."""
     return {
-        "model": "claude-opus-4-8", "max_tokens": 64000, "stream": True,
+        "model": "claude-opus-4-8",
+        "max_tokens": 64000,
+        "stream": True,
         "system": [
             {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197; cc_entrypoint=sdk-cli;"},
             {"type": "text", "text": "You are a Claude agent.", "cache_control": {"type": "ephemeral"}},
@@ -34,21 +36,35 @@ def claude_code_body() -> dict:
         ],
         "messages": [
             {"role": "user", "content": [{"type": "text", "text": "write hello.py"}]},
-            {"role": "assistant", "content": [
-                {"type": "thinking", "thinking": "plan", "signature": "sig"},
-                {"type": "text", "text": "Writing."},
-                {"type": "tool_use", "id": "toolu_1", "name": "Write", "input": {"file_path": "hello.py"}}]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "done"}],
-                 "is_error": False},
-                {"type": "text", "text": "now run it", "cache_control": {"type": "ephemeral"}}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "plan", "signature": "sig"},
+                    {"type": "text", "text": "Writing."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "Write", "input": {"file_path": "hello.py"}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": [{"type": "text", "text": "done"}],
+                        "is_error": False,
+                    },
+                    {"type": "text", "text": "now run it", "cache_control": {"type": "ephemeral"}},
+                ],
+            },
             {"role": "system", "content": "mid-conversation reminder"},
         ],
         "tools": [
             {"name": "Write", "description": "write a file", "input_schema": {"type": "object", "properties": {}}},
             {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
         ],
-        "metadata": {"user_id": "u"}, "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
+        "metadata": {"user_id": "u"},
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"},
         "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
     }
 
@@ -57,7 +73,9 @@ def test_claude_code_main_loop_translates() -> None:
     r = an.parse_messages_request(claude_code_body())
     assert r.system == "You are a Claude agent.\n\nMain prompt."  # billing header stripped
     assert [m.role for m in r.messages] == ["user", "assistant", "tool", "user", "system"]
-    assert r.messages[1].text_content == "Writing." and r.messages[1].tool_calls[0].arguments == {"file_path": "hello.py"}
+    assert r.messages[1].text_content == "Writing." and r.messages[1].tool_calls[0].arguments == {
+        "file_path": "hello.py"
+    }
     assert r.messages[2].tool_call_id == "toolu_1" and r.messages[2].text_content == "done"
     assert r.messages[4].text_content == "mid-conversation reminder"
     assert [t.name for t in r.tools] == ["Write"]
@@ -72,11 +90,22 @@ def test_output_config_format_becomes_json_schema() -> None:
 
 
 def test_images_and_tool_choice() -> None:
-    r = an.parse_messages_request(req(
-        messages=[{"role": "user", "content": [
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-            {"type": "text", "text": "what?"}]}],
-        tool_choice={"type": "any"}, stop_sequences=["\n\nHuman:"], top_k=5))
+    r = an.parse_messages_request(
+        req(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                        {"type": "text", "text": "what?"},
+                    ],
+                }
+            ],
+            tool_choice={"type": "any"},
+            stop_sequences=["\n\nHuman:"],
+            top_k=5,
+        )
+    )
     assert r.messages[0].images[0].data == PNG and r.tool_choice == "required"
     assert r.stop == ["\n\nHuman:"] and r.top_k == 5
 
@@ -94,13 +123,40 @@ def test_images_and_tool_choice() -> None:
         ({"system": 5}, "string or an array"),
         ({"thinking": {"type": "maybe"}}, "thinking.type"),
         ({"tool_choice": "auto"}, "tool_choice"),
-        ({"messages": [{"role": "user", "content": [{"type": "image", "source": {
-            "type": "base64", "media_type": "image/png", "data": "!!not base64!!"}}]}]}, "base64"),
-        ({"messages": [{"role": "user", "content": [{"type": "image", "source": {
-            "type": "base64", "media_type": "image/tiff", "data": PNG}}]}]}, "media_type"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "image",
+                                "source": {"type": "base64", "media_type": "image/png", "data": "!!not base64!!"},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "base64",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/tiff", "data": PNG}}
+                        ],
+                    }
+                ]
+            },
+            "media_type",
+        ),
         ({"messages": [{"role": "user", "content": [{"type": "hologram"}]}]}, "not a valid content block"),
-        ({"messages": [{"role": "user", "content": [{"type": "tool_use", "id": "a", "name": "b", "input": {}}]}]},
-         "not a valid content block"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "tool_use", "id": "a", "name": "b", "input": {}}]}]},
+            "not a valid content block",
+        ),
         ({"output_config": {"format": {"type": "regex"}}}, "json_schema"),
     ],
 )
@@ -146,9 +202,14 @@ def _events(raw: bytes) -> list[tuple[str, dict]]:
 def test_stream_sequence_is_exact() -> None:
     enc = AnthropicStreamEncoder("smollm2-135m", input_tokens=9)
     call = ToolCall(id="toolu_3", name="Write", arguments={"file_path": "a.py", "content": "x" * 1500})
-    raw = b"".join([enc.event(TextDelta(text="Let me ")), enc.event(TextDelta(text="write.")),
-                    enc.event(ToolCallEvent(call=call)),
-                    enc.event(StreamEnd(response=resp(tool_calls=[call], finish_reason="tool_calls")))])
+    raw = b"".join(
+        [
+            enc.event(TextDelta(text="Let me ")),
+            enc.event(TextDelta(text="write.")),
+            enc.event(ToolCallEvent(call=call)),
+            enc.event(StreamEnd(response=resp(tool_calls=[call], finish_reason="tool_calls"))),
+        ]
+    )
     events = _events(raw)
     names = [n for n, _ in events]
     assert names[:2] == ["message_start", "ping"]
@@ -170,8 +231,14 @@ def test_stream_sequence_is_exact() -> None:
 def test_empty_stream_still_has_a_text_block() -> None:
     enc = AnthropicStreamEncoder("m")
     names = [n for n, _ in _events(enc.end(resp(content="")))]
-    assert names == ["message_start", "ping", "content_block_start", "content_block_stop", "message_delta",
-                     "message_stop"]
+    assert names == [
+        "message_start",
+        "ping",
+        "content_block_start",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
 
 
 def test_errors_and_overloaded() -> None:

@@ -19,17 +19,27 @@ PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
 
 
 def test_chat_request_translates() -> None:
-    r = ol.parse_chat_request({
-        "model": "qwen", "stream": False, "format": "json", "keep_alive": "10m", "think": True,
-        "options": {"temperature": 0.1, "num_predict": 64, "num_ctx": 4096, "stop": ["\n"], "seed": 3},
-        "messages": [
-            {"role": "system", "content": "sys"},
-            {"role": "user", "content": "look", "images": [PNG]},
-            {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}]},
-            {"role": "tool", "content": "42", "tool_name": "f"},
-        ],
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
-    })
+    r = ol.parse_chat_request(
+        {
+            "model": "qwen",
+            "stream": False,
+            "format": "json",
+            "keep_alive": "10m",
+            "think": True,
+            "options": {"temperature": 0.1, "num_predict": 64, "num_ctx": 4096, "stop": ["\n"], "seed": 3},
+            "messages": [
+                {"role": "system", "content": "sys"},
+                {"role": "user", "content": "look", "images": [PNG]},
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [{"function": {"name": "f", "arguments": {"a": 1}}}],
+                },
+                {"role": "tool", "content": "42", "tool_name": "f"},
+            ],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        }
+    )
     assert r is not None and r.system == "sys"
     assert [m.role for m in r.messages] == ["user", "assistant", "tool"]
     assert r.messages[0].images[0].data == PNG and r.messages[1].tool_calls[0].arguments == {"a": 1}
@@ -75,8 +85,12 @@ def test_bad_chat_requests(body: dict, match: str) -> None:
 
 
 def resp(**kw: object) -> ChatResponse:
-    base = {"model": "m", "content": "Hello", "usage": Usage(input_tokens=4, output_tokens=2),
-            "timings": Timings(ttft_s=0.1, total_s=0.3)}
+    base = {
+        "model": "m",
+        "content": "Hello",
+        "usage": Usage(input_tokens=4, output_tokens=2),
+        "timings": Timings(ttft_s=0.1, total_s=0.3),
+    }
     return ChatResponse(**(base | kw))  # type: ignore[arg-type]
 
 
@@ -91,8 +105,14 @@ def test_render_chat_and_generate_validate_with_the_sdk() -> None:
 def test_ndjson_stream() -> None:
     enc = OllamaStreamEncoder("m", chat=True)
     call = ToolCall(id="t", name="f", arguments={})
-    raw = b"".join([enc.event(TextDelta(text="He")), enc.event(TextDelta(text="llo")), enc.event(ToolCallEvent(call=call)),
-                    enc.event(StreamEnd(response=resp()))])
+    raw = b"".join(
+        [
+            enc.event(TextDelta(text="He")),
+            enc.event(TextDelta(text="llo")),
+            enc.event(ToolCallEvent(call=call)),
+            enc.event(StreamEnd(response=resp())),
+        ]
+    )
     lines = [SDKChat.model_validate(json.loads(line)) for line in raw.decode().splitlines()]
     assert "".join(x.message.content or "" for x in lines) == "Hello"
     assert [x.done for x in lines] == [False, False, False, True] and lines[2].message.tool_calls
@@ -103,13 +123,24 @@ def test_ndjson_stream() -> None:
 
 
 def test_listings_validate_with_the_sdk() -> None:
-    info = ModelInfo(name="m", backend="ollama", size_bytes=10, vram_bytes=5, context_window=4096,
-                     expires_at="2030-01-01T00:00:00Z", quantization="Q4_0", family="llama")
+    info = ModelInfo(
+        name="m",
+        backend="ollama",
+        size_bytes=10,
+        vram_bytes=5,
+        context_window=4096,
+        expires_at="2030-01-01T00:00:00Z",
+        quantization="Q4_0",
+        family="llama",
+    )
     ListResponse.model_validate({"models": [ol.model_entry("m", info)]})
     ps = ProcessResponse.model_validate({"models": [ol.ps_entry(info)]})
     assert ps.models[0].size_vram == 5 and ps.models[0].context_length == 4096
-    show = ShowResponse.model_validate(ol.render_show("m", context_window=8192, capabilities=["completion", "tools"],
-                                                      family="llama", quantization="Q4_0"))
+    show = ShowResponse.model_validate(
+        ol.render_show(
+            "m", context_window=8192, capabilities=["completion", "tools"], family="llama", quantization="Q4_0"
+        )
+    )
     assert show.capabilities == ["completion", "tools"] and show.modelinfo["llama.context_length"] == 8192  # type: ignore[index]
     assert ol.parse_embed_request({"model": "e", "input": ["a", "b"]}) == ("e", ["a", "b"])
     with pytest.raises(InvalidRequest):

@@ -28,20 +28,34 @@ def test_full_request_translates() -> None:
         "messages": [
             {"role": "system", "content": "be brief"},
             {"role": "developer", "content": [{"type": "text", "text": "use JSON"}]},
-            {"role": "user", "content": [{"type": "text", "text": "what is this?"},
-                                         {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "look", "arguments": "{\"x\": 1}"}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "look", "arguments": '{"x": 1}'}}],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "a cat"},
             {"role": "system", "content": "mid-conversation note"},
             {"role": "user", "content": "thanks"},
         ],
         "tools": [{"type": "function", "function": {"name": "look", "parameters": {"type": "object"}}}],
         "tool_choice": {"type": "function", "function": {"name": "look"}},
-        "temperature": 0.2, "max_completion_tokens": 50, "stop": "END", "seed": 7,
+        "temperature": 0.2,
+        "max_completion_tokens": 50,
+        "stop": "END",
+        "seed": 7,
         "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}},
-        "stream": True, "stream_options": {"include_usage": True},
-        "presence_penalty": 0.5, "api_base": "http://evil.example", "base_url": "http://evil.example",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "presence_penalty": 0.5,
+        "api_base": "http://evil.example",
+        "base_url": "http://evil.example",
     }
     r = oa.parse_chat_request(body)
     assert r.system == "be brief\n\nuse JSON"
@@ -78,10 +92,27 @@ def test_full_request_translates() -> None:
         ({"tools": [{"type": "code_interpreter"}]}, "function"),
         ({"tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "tool names"),
         ({"tool_choice": "sometimes"}, "tool_choice"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {
-            "url": "data:image/png;base64,@@@not-base64@@@"}}]}]}, "base64"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]}]},
-         "data: URL"),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@not-base64@@@"}}
+                        ],
+                    }
+                ]
+            },
+            "base64",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]}
+                ]
+            },
+            "data: URL",
+        ),
         ({"messages": [{"role": "user", "content": [{"type": "video"}]}]}, "unknown content part"),
         ({"messages": [{"role": "tool", "content": "x"}]}, "tool_call_id"),
     ],
@@ -98,15 +129,29 @@ def test_audio_is_unsupported_content() -> None:
 
 
 def test_broken_tool_arguments_in_history_are_kept_verbatim() -> None:
-    r = oa.parse_chat_request(req(messages=[
-        {"role": "user", "content": "go"},
-        {"role": "assistant", "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]},
-        {"role": "tool", "tool_call_id": "a", "content": "ok"}, {"role": "user", "content": "next"}]))
+    r = oa.parse_chat_request(
+        req(
+            messages=[
+                {"role": "user", "content": "go"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "{oops"}}],
+                },
+                {"role": "tool", "tool_call_id": "a", "content": "ok"},
+                {"role": "user", "content": "next"},
+            ]
+        )
+    )
     assert r.messages[1].tool_calls[0].arguments == {"_raw": "{oops"}
 
 
 def resp(**kw: object) -> ChatResponse:
-    base = {"model": "smollm2-135m", "backend": "embedded", "content": "Hello", "usage": Usage(input_tokens=3, output_tokens=2)}
+    base = {
+        "model": "smollm2-135m",
+        "backend": "embedded",
+        "content": "Hello",
+        "usage": Usage(input_tokens=3, output_tokens=2),
+    }
     return ChatResponse(**(base | kw))  # type: ignore[arg-type]
 
 
@@ -114,7 +159,9 @@ def test_render_validates_against_the_sdk_types() -> None:
     out = ChatCompletion.model_validate(oa.render_chat_response(resp()))
     assert out.choices[0].message.content == "Hello" and out.usage and out.usage.total_tokens == 5
     call = ToolCall(id="call_1", name="get", arguments={"city": "Paris"})
-    out = ChatCompletion.model_validate(oa.render_chat_response(resp(content="", tool_calls=[call], finish_reason="tool_calls")))
+    out = ChatCompletion.model_validate(
+        oa.render_chat_response(resp(content="", tool_calls=[call], finish_reason="tool_calls"))
+    )
     tc = out.choices[0].message.tool_calls[0]  # type: ignore[index]
     assert out.choices[0].finish_reason == "tool_calls" and out.choices[0].message.content is None
     assert json.loads(tc.function.arguments) == {"city": "Paris"}  # type: ignore[union-attr]
@@ -129,8 +176,14 @@ def _chunks(raw: bytes) -> list[dict]:
 def test_stream_sequence_with_tools_and_usage() -> None:
     enc = OpenAIStreamEncoder("m", include_usage=True)
     call = ToolCall(id="call_9", name="f", arguments={"a": 1})
-    raw = b"".join([enc.event(TextDelta(text="He")), enc.event(TextDelta(text="llo")), enc.event(ToolCallEvent(call=call)),
-                    enc.event(StreamEnd(response=resp(tool_calls=[call], finish_reason="tool_calls")))])
+    raw = b"".join(
+        [
+            enc.event(TextDelta(text="He")),
+            enc.event(TextDelta(text="llo")),
+            enc.event(ToolCallEvent(call=call)),
+            enc.event(StreamEnd(response=resp(tool_calls=[call], finish_reason="tool_calls"))),
+        ]
+    )
     chunks = [ChatCompletionChunk.model_validate(c) for c in _chunks(raw)]
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello"
@@ -162,7 +215,11 @@ def test_embeddings_float_and_base64() -> None:
     assert out.data[0].embedding == [0.5, -1.0]
     b64 = oa.render_embeddings(res, "base64")["data"][0]["embedding"]
     assert list(struct.unpack("<2f", base64.b64decode(b64))) == [0.5, -1.0]
-    for bad in ({"model": "e"}, {"model": "e", "input": []}, {"model": "e", "input": [1, 2]},
-                {"model": "e", "input": "x", "encoding_format": "hex"}):
+    for bad in (
+        {"model": "e"},
+        {"model": "e", "input": []},
+        {"model": "e", "input": [1, 2]},
+        {"model": "e", "input": "x", "encoding_format": "hex"},
+    ):
         with pytest.raises(InvalidRequest):
             oa.parse_embeddings_request(bad)

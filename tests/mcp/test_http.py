@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx2
 import pytest
+from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
-from mcp import Client
 from offload.backends.scripted import ScriptedBackend
 from offload.config import Config
 from offload.engine import Engine

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult
 
-from mcp import Client, StdioServerParameters
 from tests.mcp.conftest import ADD_CODE, REVIEW, write_config
 
 FIXTURES = [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Linus"}]

@@ -40,7 +40,9 @@ def test_picks_the_block_that_defines_the_asked_for_name() -> None:
 
 
 def test_joins_blocks_when_names_are_spread_over_several() -> None:
-    answer = "```python\ndef helper(x):\n    return x + 1\n```\nthen\n```python\ndef main(x):\n    return helper(x)\n```"
+    answer = (
+        "```python\ndef helper(x):\n    return x + 1\n```\nthen\n```python\ndef main(x):\n    return helper(x)\n```"
+    )
     code = extract_python(answer, ["helper", "main"]) or ""
     assert {"helper", "main"} <= defined_names(code)
 

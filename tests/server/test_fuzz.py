@@ -26,8 +26,11 @@ from tests.server.conftest import MODEL, base_config
 
 DOC = openapi_schema()
 SCHEMAS = DOC["components"]["schemas"]
-POSTS = [(p, ops["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1])
-         for p, ops in DOC["paths"].items() if "post" in ops]
+POSTS = [
+    (p, ops["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1])
+    for p, ops in DOC["paths"].items()
+    if "post" in ops
+]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -71,15 +74,19 @@ def bodies(schema_name: str) -> st.SearchStrategy[Any]:
     valid = from_schema(SCHEMAS[schema_name])
     with_model = valid.flatmap(lambda d: names.map(lambda n: {**d, "model": n}) if isinstance(d, dict) else st.just(d))
     broken = st.tuples(valid, st.text(max_size=12), json_values).map(
-        lambda t: {**t[0], t[1]: t[2]} if isinstance(t[0], dict) else t[0])
+        lambda t: {**t[0], t[1]: t[2]} if isinstance(t[0], dict) else t[0]
+    )
     return st.one_of(valid, with_model, broken, json_values)
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     cfg = parse_config(base_config())
-    engine = Engine(cfg, backends={"local": ScriptedBackend("local", default="fuzzed answer", models=[MODEL])},
-                    journal_path=tmp_path_factory.mktemp("fuzz") / "journal.db")
+    engine = Engine(
+        cfg,
+        backends={"local": ScriptedBackend("local", default="fuzzed answer", models=[MODEL])},
+        journal_path=tmp_path_factory.mktemp("fuzz") / "journal.db",
+    )
     with serve_app(create_app(engine)) as u:
         yield u
     engine.journal.close()

@@ -28,38 +28,66 @@ def fake() -> Iterator[tuple[FakeAnthropic, str]]:
 @pytest.fixture
 def cloud_gw(make_gateway, fake, monkeypatch: pytest.MonkeyPatch) -> Gateway:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TEST_ANTHROPIC_KEY", CLOUD_KEY)
-    cfg = base_config(backends={"local": {"kind": "scripted"},
-                                "cloud": {"kind": "anthropic", "base_url": fake[1], "api_key_env": "TEST_ANTHROPIC_KEY",
-                                          "max_retries": 0}})
-    cfg["models"] = [*cfg["models"], {"name": "claude-sonnet-4-5", "backend": "cloud", "context_window": 200000,
-                                      "roles": ["cloud"], "capabilities": ["tools", "vision", "json"]}]
+    cfg = base_config(
+        backends={
+            "local": {"kind": "scripted"},
+            "cloud": {"kind": "anthropic", "base_url": fake[1], "api_key_env": "TEST_ANTHROPIC_KEY", "max_retries": 0},
+        }
+    )
+    cfg["models"] = [
+        *cfg["models"],
+        {
+            "name": "claude-sonnet-4-5",
+            "backend": "cloud",
+            "context_window": 200000,
+            "roles": ["cloud"],
+            "capabilities": ["tools", "vision", "json"],
+        },
+    ]
     from offload.backends.scripted import ScriptedBackend
 
-    return make_gateway(config=cfg, backends={"local": ScriptedBackend("local", default="local answer", models=[MODEL])})
+    return make_gateway(
+        config=cfg, backends={"local": ScriptedBackend("local", default="local answer", models=[MODEL])}
+    )
 
 
 def claude_code_body(**kw: Any) -> dict[str, Any]:
     return {
-        "model": "claude-opus-4-8", "max_tokens": 64000, "stream": True,
-        "system": [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197;"},
-                   {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "hello", "cache_control": {"type": "ephemeral"}}]}],
+        "model": "claude-opus-4-8",
+        "max_tokens": 64000,
+        "stream": True,
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197;"},
+            {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+        ],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "hello", "cache_control": {"type": "ephemeral"}}]}
+        ],
         "tools": [{"name": "Bash", "description": "run", "input_schema": {"type": "object", "properties": {}}}],
-        "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
-        "context_management": {"edits": [{"type": "clear_thinking_20251015"}]}, "metadata": {"user_id": "u1"},
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+        "metadata": {"user_id": "u1"},
         **kw,
     }
 
 
-HEADERS = {"anthropic-version": "2023-06-01", "anthropic-beta": BETA, "authorization": "Bearer dummy",
-           "user-agent": "claude-cli/2.1.197 (external, sdk-cli)", "x-app": "cli"}
+HEADERS = {
+    "anthropic-version": "2023-06-01",
+    "anthropic-beta": BETA,
+    "authorization": "Bearer dummy",
+    "user-agent": "claude-cli/2.1.197 (external, sdk-cli)",
+    "x-app": "cli",
+}
 
 
 def test_main_loop_is_forwarded_unchanged(cloud_gw: Gateway, fake: tuple[FakeAnthropic, str]) -> None:
     f, _ = fake
     f.reply("cloud answer", usage=(120, 7))
     raw = json.dumps(claude_code_body()).encode()
-    r = httpx.post(cloud_gw.url + "/v1/messages?beta=true", content=raw, headers={**HEADERS, "content-type": "application/json"})
+    r = httpx.post(
+        cloud_gw.url + "/v1/messages?beta=true", content=raw, headers={**HEADERS, "content-type": "application/json"}
+    )
     assert r.status_code == 200 and r.headers["x-offload-scenario"] == "main_loop"
     assert f.last.body == raw  # byte for byte
     assert f.last.headers["anthropic-beta"] == BETA and f.last.headers["x-api-key"] == CLOUD_KEY
@@ -77,13 +105,21 @@ def test_sdk_through_pass_through(cloud_gw: Gateway, fake: tuple[FakeAnthropic, 
     f, _ = fake
     f.reply_tool_use("Bash", {"command": "ls"}, text="Let me check.")
     c = anthropic.Anthropic(base_url=cloud_gw.url, auth_token="dummy", max_retries=0)
-    with c.messages.stream(model="claude-opus-4-8", max_tokens=1000, tools=[{"name": "Bash", "input_schema": {"type": "object"}}],  # type: ignore[list-item]
-                           messages=[{"role": "user", "content": "list"}]) as s:
+    with c.messages.stream(
+        model="claude-opus-4-8",
+        max_tokens=1000,
+        tools=[{"name": "Bash", "input_schema": {"type": "object"}}],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": "list"}],
+    ) as s:
         final = s.get_final_message()
     assert final.stop_reason == "tool_use" and [b.type for b in final.content] == ["text", "tool_use"]
     f.reply("plain")
-    msg = c.messages.create(model="claude-opus-4-8", max_tokens=100, messages=[{"role": "user", "content": "hi"}],
-                            tools=[{"name": "Bash", "input_schema": {"type": "object"}}])  # type: ignore[list-item]
+    msg = c.messages.create(
+        model="claude-opus-4-8",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "hi"}],
+        tools=[{"name": "Bash", "input_schema": {"type": "object"}}],
+    )  # type: ignore[list-item]
     assert msg.content[0].text == "plain"  # type: ignore[union-attr]
     assert cloud_gw.journal_rows()[0].usage.output_tokens > 0  # type: ignore[union-attr]
 
@@ -98,8 +134,16 @@ def test_upstream_errors_come_back_in_anthropics_shape(cloud_gw: Gateway, fake: 
 
 def test_background_requests_stay_local(cloud_gw: Gateway, fake: tuple[FakeAnthropic, str]) -> None:
     f, _ = fake
-    body = claude_code_body(tools=[], stream=False, output_config={"format": {"type": "json_schema", "schema": {
-        "type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}}})
+    body = claude_code_body(
+        tools=[],
+        stream=False,
+        output_config={
+            "format": {
+                "type": "json_schema",
+                "schema": {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]},
+            }
+        },
+    )
     cloud_gw.local.add('{"title": "Say hello"}')
     r = httpx.post(cloud_gw.url + "/v1/messages", json=body, headers=HEADERS)
     assert r.status_code == 200 and r.headers["x-offload-scenario"] == "background"
@@ -108,12 +152,16 @@ def test_background_requests_stay_local(cloud_gw: Gateway, fake: tuple[FakeAnthr
     assert seen.system == "You are Claude Code." and seen.response_format.type == "json_schema"
 
 
-def test_inventory_cloud_model_is_forwarded_with_its_upstream_name(cloud_gw: Gateway, fake: tuple[FakeAnthropic, str]
-                                                                   ) -> None:
+def test_inventory_cloud_model_is_forwarded_with_its_upstream_name(
+    cloud_gw: Gateway, fake: tuple[FakeAnthropic, str]
+) -> None:
     f, _ = fake
     f.reply("named")
-    r = httpx.post(cloud_gw.url + "/v1/messages", headers=HEADERS, json={
-        "model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+    r = httpx.post(
+        cloud_gw.url + "/v1/messages",
+        headers=HEADERS,
+        json={"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 200 and f.last.json["model"] == "claude-sonnet-4-5"
 
 
@@ -123,8 +171,9 @@ def test_without_cloud_claude_code_runs_locally_and_slimmed(make_gateway) -> Non
     gw = make_gateway(config=cfg)
     body = claude_code_body(stream=False)
     body["system"].append({"type": "text", "text": "Long instructions. " * 2000})
-    body["tools"] = [{"name": f"Tool{i}", "description": "d" * 300, "input_schema": {"type": "object"}}
-                     for i in range(24)]
+    body["tools"] = [
+        {"name": f"Tool{i}", "description": "d" * 300, "input_schema": {"type": "object"}} for i in range(24)
+    ]
     r = httpx.post(gw.url + "/v1/messages", json=body, headers=HEADERS)
     assert r.status_code == 200, r.text
     assert r.json()["content"][0]["text"] == "Hello from offload"

@@ -50,7 +50,9 @@ def test_policy_defaults_and_overrides() -> None:
     assert {local.target(s) for s in ("main_loop", "background", "web_search")} == {"local"}
     cloud = scenario_policy(None, cloud_configured=True)
     assert cloud.target("main_loop") == "cloud" and cloud.target("background") == "local"
-    cfg = parse_config({"policy": {"claude_code": {"main_loop": "local", "images": "llava", "long_context_tokens": 5000}}})
+    cfg = parse_config(
+        {"policy": {"claude_code": {"main_loop": "local", "images": "llava", "long_context_tokens": 5000}}}
+    )
     pol = scenario_policy(cfg.policy.claude_code, cloud_configured=True)
     assert pol.target("main_loop") == "local" and pol.target("images") == "llava" and pol.target("thinking") == "cloud"
     assert pol.long_context_tokens == 5000
@@ -60,8 +62,13 @@ def big_request(system_chars: int = 60_000, turns: int = 6) -> ChatRequest:
     msgs: list[Message] = []
     for i in range(turns):
         msgs.append(Message.text("user", f"question {i} " + "x" * 2000))
-        msgs.append(Message(role="assistant", content=[TextPart(text="ok")],
-                            tool_calls=[ToolCall(id=f"t{i}", name="Bash", arguments={"command": "ls"})]))
+        msgs.append(
+            Message(
+                role="assistant",
+                content=[TextPart(text="ok")],
+                tool_calls=[ToolCall(id=f"t{i}", name="Bash", arguments={"command": "ls"})],
+            )
+        )
         msgs.append(Message(role="tool", tool_call_id=f"t{i}", content=[TextPart(text="file.py")]))
     msgs.append(Message.text("user", "final question: say hi"))
     tools = [ToolSpec(name=f"Tool{i}", description="d" * 500, parameters={"type": "object"}) for i in range(24)]
@@ -92,18 +99,22 @@ def test_fit_refuses_what_cannot_fit() -> None:
 
 
 def test_pick_local_model_prefers_capable_models() -> None:
-    cfg = parse_config({
-        "defaults": {"embedded": False},
-        "backends": {"o": {"kind": "ollama", "base_url": "http://127.0.0.1:11434"},
-                     "c": {"kind": "anthropic", "base_url": "https://api.anthropic.com", "api_key_env": "K"}},
-        "models": [
-            {"name": "small", "backend": "o", "context_window": 8192},
-            {"name": "big", "backend": "o", "context_window": 32768, "capabilities": ["tools"]},
-            {"name": "eyes", "backend": "o", "context_window": 4096, "capabilities": ["vision"]},
-            {"name": "nomic", "backend": "o", "roles": ["embed"]},
-            {"name": "claude-sonnet-5", "backend": "c", "context_window": 200000},
-        ],
-    })
+    cfg = parse_config(
+        {
+            "defaults": {"embedded": False},
+            "backends": {
+                "o": {"kind": "ollama", "base_url": "http://127.0.0.1:11434"},
+                "c": {"kind": "anthropic", "base_url": "https://api.anthropic.com", "api_key_env": "K"},
+            },
+            "models": [
+                {"name": "small", "backend": "o", "context_window": 8192},
+                {"name": "big", "backend": "o", "context_window": 32768, "capabilities": ["tools"]},
+                {"name": "eyes", "backend": "o", "context_window": 4096, "capabilities": ["vision"]},
+                {"name": "nomic", "backend": "o", "roles": ["embed"]},
+                {"name": "claude-sonnet-5", "backend": "c", "context_window": 200000},
+            ],
+        }
+    )
     text = ChatRequest(model="x", messages=[Message.text("user", "hi")])
     assert pick_local_model(cfg, text).name == "big"
     img = ChatRequest(model="x", messages=[Message(role="user", content=[ImagePart(data="aGk=")])])

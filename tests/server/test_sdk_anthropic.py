@@ -14,8 +14,11 @@ from tests.server.conftest import MODEL, Gateway
 
 pytestmark = pytest.mark.sdk
 
-BASH = {"name": "Bash", "description": "run a command", "input_schema": {"type": "object",
-                                                                         "properties": {"command": {"type": "string"}}}}
+BASH = {
+    "name": "Bash",
+    "description": "run a command",
+    "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}},
+}
 
 
 def client(gw: Gateway, key: str = "dummy") -> anthropic.Anthropic:
@@ -23,8 +26,9 @@ def client(gw: Gateway, key: str = "dummy") -> anthropic.Anthropic:
 
 
 def test_plain_message(gw: Gateway) -> None:
-    msg = client(gw).messages.create(model=MODEL, max_tokens=100, system="be brief",
-                                     messages=[{"role": "user", "content": "hi"}])
+    msg = client(gw).messages.create(
+        model=MODEL, max_tokens=100, system="be brief", messages=[{"role": "user", "content": "hi"}]
+    )
     assert msg.content[0].type == "text" and msg.content[0].text == "Hello from offload"
     assert msg.stop_reason == "end_turn" and msg.usage.output_tokens > 0
     assert gw.local.requests[-1].system == "be brief"
@@ -42,18 +46,32 @@ def test_streaming_message(gw: Gateway) -> None:
 def test_tool_use_round_trip(gw: Gateway) -> None:
     c = client(gw)
     gw.local.add("Let me look.", tool_calls=[ToolCall(id="toolu_1", name="Bash", arguments={"command": "ls -la"})])
-    with c.messages.stream(model=MODEL, max_tokens=100, tools=[BASH],  # type: ignore[list-item]
-                           messages=[{"role": "user", "content": "list files"}]) as s:
+    with c.messages.stream(
+        model=MODEL,
+        max_tokens=100,
+        tools=[BASH],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": "list files"}],
+    ) as s:
         final = s.get_final_message()
     assert final.stop_reason == "tool_use"
     use = [b for b in final.content if b.type == "tool_use"][0]
     assert use.name == "Bash" and use.input == {"command": "ls -la"}  # type: ignore[union-attr]
-    msg = c.messages.create(model=MODEL, max_tokens=100, tools=[BASH], messages=[  # type: ignore[list-item]
-        {"role": "user", "content": "list files"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash",
-                                           "input": {"command": "ls -la"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.py",
-                                      "is_error": False}]}])
+    msg = c.messages.create(
+        model=MODEL,
+        max_tokens=100,
+        tools=[BASH],
+        messages=[  # type: ignore[list-item]
+            {"role": "user", "content": "list files"},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls -la"}}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.py", "is_error": False}],
+            },
+        ],
+    )
     assert msg.content[0].type == "text"
     seen = gw.local.requests[-1].messages
     assert seen[1].tool_calls[0].id == "toolu_1" and seen[2].role == "tool" and seen[2].text_content == "a.py"
@@ -62,8 +80,12 @@ def test_tool_use_round_trip(gw: Gateway) -> None:
 def test_json_output_via_output_config(gw: Gateway) -> None:
     gw.local.add('{"title": "Fix the login bug"}')
     schema = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
-    msg = client(gw).messages.create(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "title?"}],
-                                     extra_body={"output_config": {"format": {"type": "json_schema", "schema": schema}}})
+    msg = client(gw).messages.create(
+        model=MODEL,
+        max_tokens=100,
+        messages=[{"role": "user", "content": "title?"}],
+        extra_body={"output_config": {"format": {"type": "json_schema", "schema": schema}}},
+    )
     assert json.loads(msg.content[0].text) == {"title": "Fix the login bug"}  # type: ignore[union-attr]
     assert gw.local.requests[-1].response_format.json_schema == schema
 

@@ -62,8 +62,11 @@ def test_tools_and_images(gw: Gateway) -> None:
 
 def test_json_format(gw: Gateway) -> None:
     gw.local.add('{"age": 22}')
-    out = client(gw).chat(model=MODEL, messages=[{"role": "user", "content": "age?"}],
-                          format={"type": "object", "properties": {"age": {"type": "integer"}}})
+    out = client(gw).chat(
+        model=MODEL,
+        messages=[{"role": "user", "content": "age?"}],
+        format={"type": "object", "properties": {"age": {"type": "integer"}}},
+    )
     assert json.loads(out.message.content or "") == {"age": 22}
     assert gw.local.requests[-1].response_format.type == "json_schema"
 

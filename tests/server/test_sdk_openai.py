@@ -12,8 +12,14 @@ from tests.server.conftest import MODEL, Gateway
 
 pytestmark = pytest.mark.sdk
 
-WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "weather for a city",
-                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
 
 
 def client(gw: Gateway, key: str = "unused") -> openai.OpenAI:
@@ -22,7 +28,8 @@ def client(gw: Gateway, key: str = "unused") -> openai.OpenAI:
 
 def test_plain_completion(gw: Gateway) -> None:
     raw = client(gw).chat.completions.with_raw_response.create(
-        model=MODEL, messages=[{"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"}])
+        model=MODEL, messages=[{"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"}]
+    )
     out = raw.parse()
     assert out.choices[0].message.content == "Hello from offload"
     assert out.choices[0].finish_reason == "stop" and out.usage and out.usage.completion_tokens > 0
@@ -41,8 +48,9 @@ def test_auto_goes_through_the_router(gw: Gateway) -> None:
 
 def test_streaming_with_usage(gw: Gateway) -> None:
     gw.local.add("The quick brown fox")
-    stream = client(gw).chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "go"}], stream=True,
-                                                stream_options={"include_usage": True})
+    stream = client(gw).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "go"}], stream=True, stream_options={"include_usage": True}
+    )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "The quick brown fox"
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
@@ -58,17 +66,31 @@ def test_tools_plain_and_streaming(gw: Gateway) -> None:
     assert json.loads(call.function.arguments) == {"city": "Paris"}  # type: ignore[union-attr]
     assert gw.local.requests[-1].tools[0].name == "get_weather"
     gw.local.add("", tool_calls=[ToolCall(id="call_2", name="get_weather", arguments={"city": "Oslo"})])
-    with c.chat.completions.stream(model=MODEL, messages=[{"role": "user", "content": "weather?"}],
-                                   tools=[WEATHER]) as s:
+    with c.chat.completions.stream(
+        model=MODEL, messages=[{"role": "user", "content": "weather?"}], tools=[WEATHER]
+    ) as s:
         final = s.get_final_completion()
     tc = final.choices[0].message.tool_calls[0]  # type: ignore[index]
     assert tc.function.name == "get_weather" and json.loads(tc.function.arguments) == {"city": "Oslo"}  # type: ignore[union-attr]
     # the tool result round trip is accepted
-    c.chat.completions.create(model=MODEL, tools=[WEATHER], messages=[
-        {"role": "user", "content": "weather?"},
-        {"role": "assistant", "tool_calls": [{"id": "call_2", "type": "function",
-                                              "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}]},
-        {"role": "tool", "tool_call_id": "call_2", "content": "sunny"}])
+    c.chat.completions.create(
+        model=MODEL,
+        tools=[WEATHER],
+        messages=[
+            {"role": "user", "content": "weather?"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "call_2",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_2", "content": "sunny"},
+        ],
+    )
     assert gw.local.requests[-1].messages[-1].role == "tool"
 
 
@@ -76,8 +98,10 @@ def test_json_output(gw: Gateway) -> None:
     gw.local.add('{"answer": 42}')
     schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
     out = client(gw).chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "answer?"}],
-        response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}})
+        model=MODEL,
+        messages=[{"role": "user", "content": "answer?"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+    )
     assert json.loads(out.choices[0].message.content or "") == {"answer": 42}
     assert gw.local.requests[-1].response_format.json_schema == schema
 

@@ -44,8 +44,11 @@ def test_host_allowlist() -> None:
 def test_allowed_extras_pass(make_gateway) -> None:  # type: ignore[no-untyped-def]
     gw: Gateway = make_gateway(allowed_hosts=["gateway.lan"], allowed_origins=["https://app.example.com"])
     body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
-    ok = httpx.post(gw.url + "/v1/chat/completions", json=body,
-                    headers={"host": "gateway.lan:8787", "origin": "https://app.example.com"})
+    ok = httpx.post(
+        gw.url + "/v1/chat/completions",
+        json=body,
+        headers={"host": "gateway.lan:8787", "origin": "https://app.example.com"},
+    )
     assert ok.status_code == 200
     bad = httpx.post(gw.url + "/v1/chat/completions", json=body, headers={"origin": "https://app.example.com.evil.io"})
     assert bad.status_code == 403

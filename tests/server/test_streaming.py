@@ -19,9 +19,14 @@ from offload.types import ChatRequest, StreamEvent, TextDelta
 from tests.server.conftest import MODEL, Gateway
 
 REQUESTS = {
-    "openai": ("/v1/chat/completions", {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "go"}]}),
-    "anthropic": ("/v1/messages", {"model": MODEL, "stream": True, "max_tokens": 100,
-                                   "messages": [{"role": "user", "content": "go"}]}),
+    "openai": (
+        "/v1/chat/completions",
+        {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "go"}]},
+    ),
+    "anthropic": (
+        "/v1/messages",
+        {"model": MODEL, "stream": True, "max_tokens": 100, "messages": [{"role": "user", "content": "go"}]},
+    ),
     "ollama": ("/api/chat", {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "go"}]}),
 }
 
@@ -90,8 +95,10 @@ def test_anthropic_mid_stream_failure(make_gateway) -> None:  # type: ignore[no-
     assert blocks[-1].startswith("event: error\n") and "message_stop" not in r.text
     assert json.loads(blocks[-1].split("data: ", 1)[1])["error"]["type"] == "overloaded_error"
     c = anthropic.Anthropic(base_url=gw.url, api_key="x", max_retries=0)
-    with pytest.raises(anthropic.APIStatusError), c.messages.stream(
-            model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "go"}]) as s:
+    with (
+        pytest.raises(anthropic.APIStatusError),
+        c.messages.stream(model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "go"}]) as s,
+    ):
         s.get_final_message()
 
 

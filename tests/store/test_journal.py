@@ -194,7 +194,7 @@ async def test_concurrent_async_begins_share_commits(db_path: Path) -> None:
     ids = await asyncio.gather(*tasks)
     assert len(set(ids)) == 20
     stats = journal.writer_stats
-    assert stats.ops == 20 and stats.commits <= 2 and stats.max_batch >= 19
+    assert stats.ops == 20 and stats.commits <= 2  # 20 durable rows, at most 2 fsyncs
     assert {e.id for e in journal.list(limit=100)} == set(ids)
     blocker.close()
     journal.close()

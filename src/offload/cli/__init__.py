@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from offload.cli import config_cmd, doctor, log, models, route, run, savings
+from offload.cli import bench_cmd, config_cmd, doctor, gateway, log, mcp_cmd, modelops, models, route, run, savings
 from offload.cli.common import State, render_error
 from offload.errors import OffloadError
 
@@ -30,15 +30,8 @@ def _root(
     ctx.call_on_close(ctx.obj.close)
 
 
-for _module in (run, route, models, log, savings, doctor, config_cmd):
+for _module in (run, route, gateway, models, modelops, log, savings, doctor, config_cmd, mcp_cmd, bench_cmd):
     _module.register(app)
-
-try:  # commands contributed by later features register themselves when present
-    from offload.cli import extra as _extra
-
-    _extra.register(app)
-except ImportError:  # pragma: no cover - optional
-    pass
 
 
 def main() -> None:

@@ -53,8 +53,9 @@ def _text_blocks(value: Any, where: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list):
-        raise InvalidRequest(f"{where}: expected a string or an array of text blocks, got {type_name(value)}",
-                             param=where)
+        raise InvalidRequest(
+            f"{where}: expected a string or an array of text blocks, got {type_name(value)}", param=where
+        )
     out = []
     for i, b in enumerate(value):
         if not isinstance(b, dict) or b.get("type") != "text":
@@ -78,8 +79,9 @@ def _image(block: dict[str, Any], where: str) -> ImagePart:
     if kind == "base64":
         mt = src.get("media_type")
         if mt not in IMAGE_TYPES:
-            raise InvalidRequest(f"{where}.source.media_type: must be one of {list(IMAGE_TYPES)}",
-                                 param=f"{where}.source.media_type")
+            raise InvalidRequest(
+                f"{where}.source.media_type: must be one of {list(IMAGE_TYPES)}", param=f"{where}.source.media_type"
+            )
         return ImagePart(media_type=mt, data=check_base64(src.get("data"), f"{where}.source.data"))
     if kind == "url":
         url = req_str(src, "url", f"{where}.source.")
@@ -109,8 +111,12 @@ def _tool_result(block: dict[str, Any], where: str) -> Message:
                 raise InvalidRequest(f"{bw}.type: {b.get('type')!r} is not allowed in a tool_result", param=bw)
     elif content is not None:
         raise InvalidRequest(f"{where}.content: expected a string or an array of blocks", param=f"{where}.content")
-    return Message(role="tool", content=parts, tool_call_id=req_str(block, "tool_use_id", f"{where}."),
-                   is_error=bool(opt_bool(block, "is_error", f"{where}.", default=False)))
+    return Message(
+        role="tool",
+        content=parts,
+        tool_call_id=req_str(block, "tool_use_id", f"{where}."),
+        is_error=bool(opt_bool(block, "is_error", f"{where}.", default=False)),
+    )
 
 
 def _document_text(block: dict[str, Any]) -> str:
@@ -130,17 +136,21 @@ def _message(m: Any, i: int) -> list[Message]:
         raise InvalidRequest(f"{where}: expected an object, got {type_name(m)}", param=where)
     role = m.get("role")
     if role not in ("user", "assistant", "system"):
-        raise InvalidRequest(f"{where}.role: {role!r} is not a valid role",
-                             hint="use 'user' or 'assistant' (system prompts go in the top-level 'system')",
-                             param=f"{where}.role")
+        raise InvalidRequest(
+            f"{where}.role: {role!r} is not a valid role",
+            hint="use 'user' or 'assistant' (system prompts go in the top-level 'system')",
+            param=f"{where}.role",
+        )
     content = m.get("content")
     if isinstance(content, str):
         if role == "user" and not content:
             raise InvalidRequest(f"{where}.content: a user message needs content", param=f"{where}.content")
         return [Message.text(role, content)]
     if not isinstance(content, list):
-        raise InvalidRequest(f"{where}.content: expected a string or an array of content blocks, got "
-                             f"{type_name(content)}", param=f"{where}.content")
+        raise InvalidRequest(
+            f"{where}.content: expected a string or an array of content blocks, got {type_name(content)}",
+            param=f"{where}.content",
+        )
     if role == "system":
         return [Message.text("system", "\n\n".join(_text_blocks(content, f"{where}.content")))]
     parts: list[ContentPart] = []
@@ -169,8 +179,9 @@ def _message(m: Any, i: int) -> list[Message]:
         elif kind in _DROPPED_BLOCKS or (isinstance(kind, str) and kind.endswith(("_tool_use", "_tool_result"))):
             continue
         else:
-            raise InvalidRequest(f"{bw}.type: {kind!r} is not a valid content block for a {role} message",
-                                 param=f"{bw}.type")
+            raise InvalidRequest(
+                f"{bw}.type: {kind!r} is not a valid content block for a {role} message", param=f"{bw}.type"
+            )
     out = list(results)
     if parts or calls or not results:
         if role == "user" and not parts and not results:
@@ -194,9 +205,13 @@ def _tools(raw: list[Any] | None) -> tuple[list[ToolSpec], list[str]]:
             server.append(kind)
             continue
         schema = t.get("input_schema")
-        specs.append(ToolSpec(name=tool_name(t.get("name"), f"{where}.name"),
-                              description=opt_str(t, "description", f"{where}.") or "",
-                              parameters=json_schema_dict(schema, f"{where}.input_schema")))
+        specs.append(
+            ToolSpec(
+                name=tool_name(t.get("name"), f"{where}.name"),
+                description=opt_str(t, "description", f"{where}.") or "",
+                parameters=json_schema_dict(schema, f"{where}.input_schema"),
+            )
+        )
     return specs, server
 
 
@@ -222,9 +237,12 @@ def _format(body: dict[str, Any]) -> ResponseFormat:
     if fmt is None:
         return ResponseFormat()
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
-        raise InvalidRequest("output_config.format: expected {type: 'json_schema', schema: {...}}",
-                             param="output_config.format")
-    return ResponseFormat(type="json_schema", json_schema=json_schema_dict(fmt.get("schema"), "output_config.format.schema"))
+        raise InvalidRequest(
+            "output_config.format: expected {type: 'json_schema', schema: {...}}", param="output_config.format"
+        )
+    return ResponseFormat(
+        type="json_schema", json_schema=json_schema_dict(fmt.get("schema"), "output_config.format.schema")
+    )
 
 
 def parse_messages_request(body: dict[str, Any], *, for_count: bool = False) -> ChatRequest:
@@ -280,8 +298,12 @@ def message_id() -> str:
 
 
 def usage_json(input_tokens: int, output_tokens: int) -> dict[str, Any]:
-    return {"input_tokens": input_tokens, "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
 
 
 def render_message(resp: ChatResponse) -> dict[str, Any]:
@@ -306,14 +328,26 @@ def render_message(resp: ChatResponse) -> dict[str, Any]:
 def render_models(names: list[str]) -> dict[str, Any]:
     """``GET /v1/models`` in Anthropic's shape (sent when the caller speaks Anthropic)."""
     data = [{"type": "model", "id": n, "display_name": n, "created_at": "1970-01-01T00:00:00Z"} for n in names]
-    return {"data": data, "has_more": False, "first_id": names[0] if names else None,
-            "last_id": names[-1] if names else None}
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": names[0] if names else None,
+        "last_id": names[-1] if names else None,
+    }
 
 
 # -- errors ---------------------------------------------------------------------------------------------
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-          404: "not_found_error", 413: "request_too_large", 415: "invalid_request_error",
-          422: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
 
 
 def error_status(exc: OffloadError) -> int:
@@ -327,8 +361,11 @@ def error_status(exc: OffloadError) -> int:
 
 
 def error_body(exc: OffloadError, status: int) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": _TYPES.get(status, "api_error"), "message": public_message(exc)},
-            "request_id": "req_offload_" + uuid.uuid4().hex[:20]}
+    return {
+        "type": "error",
+        "error": {"type": _TYPES.get(status, "api_error"), "message": public_message(exc)},
+        "request_id": "req_offload_" + uuid.uuid4().hex[:20],
+    }
 
 
 def render_error(exc: OffloadError) -> tuple[int, dict[str, Any]]:

@@ -43,8 +43,16 @@ class AnthropicStreamEncoder:
 
     def start(self) -> bytes:
         self._started = True
-        message = {"id": self.id, "type": "message", "role": "assistant", "model": self.model, "content": [],
-                   "stop_reason": None, "stop_sequence": None, "usage": usage_json(self.input_tokens, 1)}
+        message = {
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage_json(self.input_tokens, 1),
+        }
         return sse("message_start", {"type": "message_start", "message": message}) + sse("ping", {"type": "ping"})
 
     def _close_block(self) -> bytes:
@@ -57,8 +65,9 @@ class AnthropicStreamEncoder:
         out = self._close_block()
         self._index += 1
         self._open = block["type"]
-        return out + sse("content_block_start", {"type": "content_block_start", "index": self._index,
-                                                 "content_block": block})
+        return out + sse(
+            "content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block}
+        )
 
     def event(self, ev: StreamEvent) -> bytes:
         head = b"" if self._started else self.start()
@@ -67,16 +76,23 @@ class AnthropicStreamEncoder:
                 return head
             if self._open != "text":
                 head += self._open_block({"type": "text", "text": ""})
-            return head + sse("content_block_delta", {"type": "content_block_delta", "index": self._index,
-                                                      "delta": {"type": "text_delta", "text": ev.text}})
+            return head + sse(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": self._index, "delta": {"type": "text_delta", "text": ev.text}},
+            )
         if isinstance(ev, ToolCallEvent):
             call = ev.call
             out = head + self._open_block({"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
             args = call.arguments_json()
             for i in range(0, len(args), JSON_PIECE):
-                out += sse("content_block_delta", {"type": "content_block_delta", "index": self._index,
-                                                   "delta": {"type": "input_json_delta",
-                                                             "partial_json": args[i : i + JSON_PIECE]}})
+                out += sse(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": self._index,
+                        "delta": {"type": "input_json_delta", "partial_json": args[i : i + JSON_PIECE]},
+                    },
+                )
             return out + self._close_block()
         if isinstance(ev, StreamEnd):
             return head + self.end(ev.response)
@@ -87,10 +103,18 @@ class AnthropicStreamEncoder:
         if self._index < 0:  # an empty answer still gets one (empty) text block
             out += self._open_block({"type": "text", "text": ""})
         out += self._close_block()
-        usage = {"input_tokens": resp.usage.input_tokens or self.input_tokens, "output_tokens": resp.usage.output_tokens}
-        out += sse("message_delta", {"type": "message_delta",
-                                     "delta": {"stop_reason": stop_reason(resp), "stop_sequence": None},
-                                     "usage": usage})
+        usage = {
+            "input_tokens": resp.usage.input_tokens or self.input_tokens,
+            "output_tokens": resp.usage.output_tokens,
+        }
+        out += sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason(resp), "stop_sequence": None},
+                "usage": usage,
+            },
+        )
         return out + sse("message_stop", {"type": "message_stop"})
 
     def error(self, exc: OffloadError) -> bytes:

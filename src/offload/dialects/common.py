@@ -63,7 +63,7 @@ def _depth_exceeds(obj: Any, limit: int) -> bool:
 def loads_object(body: bytes, *, what: str = "request body") -> dict[str, Any]:
     """Parse a request body that must be one JSON object, refusing empty, invalid and too-deep input."""
     if not body or not body.strip():
-        raise InvalidRequest(f"the {what} is empty", hint="send a JSON object, e.g. {\"model\": ..., \"messages\": [...]}")
+        raise InvalidRequest(f"the {what} is empty", hint='send a JSON object, e.g. {"model": ..., "messages": [...]}')
     # Cheap pre-check: without enough brackets the document cannot be too deep.
     brackets = body.count(b"[") + body.count(b"{")
     try:
@@ -82,7 +82,9 @@ def loads_object(body: bytes, *, what: str = "request body") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidRequest(f"the {what} must be a JSON object, not {type_name(data)}")
     if brackets > MAX_JSON_DEPTH and _depth_exceeds(data, MAX_JSON_DEPTH):
-        raise InvalidRequest(f"the {what} is nested too deeply", hint=f"JSON may be nested at most {MAX_JSON_DEPTH} levels")
+        raise InvalidRequest(
+            f"the {what} is nested too deeply", hint=f"JSON may be nested at most {MAX_JSON_DEPTH} levels"
+        )
     return data
 
 
@@ -217,14 +219,20 @@ def check_base64(data: Any, field: str) -> str:
         raise InvalidRequest(f"{field}: expected base64-encoded image data", param=field)
     raw = data.encode("ascii", "replace")
     if not _B64_RE.match(raw):
-        raise InvalidRequest(f"{field}: the image data is not valid base64", param=field,
-                             hint="encode the image bytes with standard base64 (A-Z, a-z, 0-9, +, /)")
+        raise InvalidRequest(
+            f"{field}: the image data is not valid base64",
+            param=field,
+            hint="encode the image bytes with standard base64 (A-Z, a-z, 0-9, +, /)",
+        )
     compact = b"".join(raw.split())
     try:
         decoded = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidRequest(f"{field}: the image data is not valid base64", param=field,
-                             hint="check the padding and that the whole image was encoded") from None
+        raise InvalidRequest(
+            f"{field}: the image data is not valid base64",
+            param=field,
+            hint="check the padding and that the whole image was encoded",
+        ) from None
     if not decoded:
         raise InvalidRequest(f"{field}: the image is empty", param=field)
     return compact.decode()
@@ -241,7 +249,11 @@ def parse_data_url(url: str, field: str) -> tuple[str, str]:
     return (m.group("mt") or "image/png"), check_base64(m.group("data"), field)
 
 
-_PATH_RE = re.compile(r"(?:[A-Za-z]:\\|/)(?:[\w.\-~ ]+[/\\]){1,}[\w.\-~]*")
+#: File-system paths (home directories, system and temp roots, Windows drives) — never shown to callers.
+_PATH_RE = re.compile(
+    r"(?:[A-Za-z]:\\|~/|/(?:home|Users|root|tmp|var|opt|usr|etc|mnt|srv|private|Volumes|data|work|proc|run)/)"
+    r"[^\s'\",;:)\]}]*"
+)
 
 
 def public_message(exc: OffloadError | str) -> str:

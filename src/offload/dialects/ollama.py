@@ -81,11 +81,22 @@ def _messages(raw: list[Any]) -> list[Message]:
             fn = tc.get("function") if isinstance(tc, dict) else None
             if not isinstance(fn, dict) or not isinstance(fn.get("arguments", {}), dict):
                 raise InvalidRequest(f"{where}.tool_calls[{k}]: expected {{function: {{name, arguments: {{...}}}}}}")
-            calls.append(ToolCall(id=opt_str(tc, "id") or f"call_{i}_{k}", name=req_str(fn, "name", f"{where}."),
-                                  arguments=fn.get("arguments") or {}))
+            calls.append(
+                ToolCall(
+                    id=opt_str(tc, "id") or f"call_{i}_{k}",
+                    name=req_str(fn, "name", f"{where}."),
+                    arguments=fn.get("arguments") or {},
+                )
+            )
         if role == "tool":
-            out.append(Message(role="tool", content=parts, name=opt_str(m, "tool_name"),
-                               tool_call_id=opt_str(m, "tool_call_id") or opt_str(m, "tool_name") or f"tool_{i}"))
+            out.append(
+                Message(
+                    role="tool",
+                    content=parts,
+                    name=opt_str(m, "tool_name"),
+                    tool_call_id=opt_str(m, "tool_call_id") or opt_str(m, "tool_name") or f"tool_{i}",
+                )
+            )
         else:
             out.append(Message(role=role, content=parts, tool_calls=calls if role == "assistant" else []))
     return out
@@ -98,7 +109,7 @@ def _format(value: Any) -> ResponseFormat:
         return ResponseFormat(type="json")
     if isinstance(value, dict):
         return ResponseFormat(type="json_schema", json_schema=value)
-    raise InvalidRequest("format: expected \"json\" or a JSON schema object")
+    raise InvalidRequest('format: expected "json" or a JSON schema object')
 
 
 def _tools(raw: list[Any] | None) -> list[ToolSpec]:
@@ -108,10 +119,15 @@ def _tools(raw: list[Any] | None) -> list[ToolSpec]:
         if not isinstance(fn, dict):
             raise InvalidRequest(f"tools[{i}]: expected {{type: 'function', function: {{name, parameters}}}}")
         params = fn.get("parameters")
-        out.append(ToolSpec(name=tool_name(fn.get("name"), f"tools[{i}].function.name"),
-                            description=opt_str(fn, "description") or "",
-                            parameters=json_schema_dict(params, f"tools[{i}].function.parameters")
-                            if params is not None else {"type": "object", "properties": {}}))
+        out.append(
+            ToolSpec(
+                name=tool_name(fn.get("name"), f"tools[{i}].function.name"),
+                description=opt_str(fn, "description") or "",
+                parameters=json_schema_dict(params, f"tools[{i}].function.parameters")
+                if params is not None
+                else {"type": "object", "properties": {}},
+            )
+        )
     return out
 
 
@@ -125,7 +141,7 @@ def _common(body: dict[str, Any]) -> dict[str, Any]:
     keep_alive = body.get("keep_alive")
     if keep_alive is not None:
         if isinstance(keep_alive, bool) or not isinstance(keep_alive, str | int | float):
-            raise InvalidRequest("keep_alive: expected a duration string like \"5m\" or a number of seconds")
+            raise InvalidRequest('keep_alive: expected a duration string like "5m" or a number of seconds')
         extra["keep_alive"] = keep_alive
     meta: dict[str, Any] = {}
     if body.get("think") not in (None, False):
@@ -176,8 +192,9 @@ def parse_generate_request(body: dict[str, Any]) -> ChatRequest | None:
     if opt_bool(body, "raw"):
         common["options"]["raw"] = True
     parts: list[ContentPart] = ([TextPart(text=prompt)] if prompt else []) + images
-    return ChatRequest(model=model, messages=[Message(role="user", content=parts)], system=opt_str(body, "system"),
-                       **common)
+    return ChatRequest(
+        model=model, messages=[Message(role="user", content=parts)], system=opt_str(body, "system"), **common
+    )
 
 
 def parse_embed_request(body: dict[str, Any]) -> tuple[str, list[str]]:
@@ -207,26 +224,45 @@ def stats(resp: ChatResponse) -> dict[str, Any]:
     t = resp.timings
     total_ns = int(t.total_s * 1e9)
     ttft_ns = int((t.ttft_s or 0.0) * 1e9)
-    return {"total_duration": total_ns, "load_duration": 0, "prompt_eval_count": resp.usage.input_tokens,
-            "prompt_eval_duration": ttft_ns, "eval_count": resp.usage.output_tokens,
-            "eval_duration": max(0, total_ns - ttft_ns)}
+    return {
+        "total_duration": total_ns,
+        "load_duration": 0,
+        "prompt_eval_count": resp.usage.input_tokens,
+        "prompt_eval_duration": ttft_ns,
+        "eval_count": resp.usage.output_tokens,
+        "eval_duration": max(0, total_ns - ttft_ns),
+    }
 
 
 def tool_calls_json(calls: list[ToolCall]) -> list[dict[str, Any]]:
-    return [{"id": c.id, "function": {"index": i, "name": c.name, "arguments": c.arguments}} for i, c in enumerate(calls)]
+    return [
+        {"id": c.id, "function": {"index": i, "name": c.name, "arguments": c.arguments}} for i, c in enumerate(calls)
+    ]
 
 
 def render_chat(resp: ChatResponse) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": resp.content}
     if resp.tool_calls:
         message["tool_calls"] = tool_calls_json(resp.tool_calls)
-    return {"model": resp.model, "created_at": now_iso(), "message": message, "done_reason": _done_reason(resp),
-            "done": True, **stats(resp)}
+    return {
+        "model": resp.model,
+        "created_at": now_iso(),
+        "message": message,
+        "done_reason": _done_reason(resp),
+        "done": True,
+        **stats(resp),
+    }
 
 
 def render_generate(resp: ChatResponse) -> dict[str, Any]:
-    return {"model": resp.model, "created_at": now_iso(), "response": resp.content, "done": True,
-            "done_reason": _done_reason(resp), **stats(resp)}
+    return {
+        "model": resp.model,
+        "created_at": now_iso(),
+        "response": resp.content,
+        "done": True,
+        "done_reason": _done_reason(resp),
+        **stats(resp),
+    }
 
 
 def render_load(model: str, *, chat: bool) -> dict[str, Any]:
@@ -239,23 +275,37 @@ def render_load(model: str, *, chat: bool) -> dict[str, Any]:
 
 
 def render_embed(res: EmbedResult, started: float) -> dict[str, Any]:
-    return {"model": res.model, "embeddings": res.embeddings,
-            "total_duration": int((time.perf_counter() - started) * 1e9), "load_duration": 0,
-            "prompt_eval_count": res.usage.input_tokens}
+    return {
+        "model": res.model,
+        "embeddings": res.embeddings,
+        "total_duration": int((time.perf_counter() - started) * 1e9),
+        "load_duration": 0,
+        "prompt_eval_count": res.usage.input_tokens,
+    }
 
 
 def _details(info: ModelInfo | None, family: str | None = None, quant: str | None = None) -> dict[str, Any]:
     fam = (info.family if info else None) or family or ""
-    return {"parent_model": "", "format": "gguf", "family": fam, "families": [fam] if fam else None,
-            "parameter_size": str((info.details.get("parameter_size") if info else "") or ""),
-            "quantization_level": (info.quantization if info else None) or quant or ""}
+    return {
+        "parent_model": "",
+        "format": "gguf",
+        "family": fam,
+        "families": [fam] if fam else None,
+        "parameter_size": str((info.details.get("parameter_size") if info else "") or ""),
+        "quantization_level": (info.quantization if info else None) or quant or "",
+    }
 
 
 def model_entry(name: str, info: ModelInfo | None = None, *, quantization: str | None = None) -> dict[str, Any]:
     """One entry of ``/api/tags``."""
-    return {"name": name, "model": name, "modified_at": "1970-01-01T00:00:00Z",
-            "size": (info.size_bytes if info else None) or 0, "digest": "",
-            "details": _details(info, quant=quantization)}
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": "1970-01-01T00:00:00Z",
+        "size": (info.size_bytes if info else None) or 0,
+        "digest": "",
+        "details": _details(info, quant=quantization),
+    }
 
 
 def ps_entry(info: ModelInfo) -> dict[str, Any]:
@@ -269,8 +319,15 @@ def ps_entry(info: ModelInfo) -> dict[str, Any]:
     return out
 
 
-def render_show(name: str, *, context_window: int, capabilities: list[str], family: str | None,
-                quantization: str | None, description: str = "") -> dict[str, Any]:
+def render_show(
+    name: str,
+    *,
+    context_window: int,
+    capabilities: list[str],
+    family: str | None,
+    quantization: str | None,
+    description: str = "",
+) -> dict[str, Any]:
     """``/api/show`` for an inventory model."""
     arch = family or "unknown"
     return {

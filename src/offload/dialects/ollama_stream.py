@@ -38,13 +38,24 @@ class OllamaStreamEncoder:
             if not ev.text:
                 return b""
             if self.chat:
-                return self._line({"model": self.model, "created_at": now_iso(),
-                                   "message": {"role": "assistant", "content": ev.text}, "done": False})
+                return self._line(
+                    {
+                        "model": self.model,
+                        "created_at": now_iso(),
+                        "message": {"role": "assistant", "content": ev.text},
+                        "done": False,
+                    }
+                )
             return self._line({"model": self.model, "created_at": now_iso(), "response": ev.text, "done": False})
         if isinstance(ev, ToolCallEvent) and self.chat:
-            return self._line({"model": self.model, "created_at": now_iso(),
-                               "message": {"role": "assistant", "content": "", "tool_calls": tool_calls_json([ev.call])},
-                               "done": False})
+            return self._line(
+                {
+                    "model": self.model,
+                    "created_at": now_iso(),
+                    "message": {"role": "assistant", "content": "", "tool_calls": tool_calls_json([ev.call])},
+                    "done": False,
+                }
+            )
         if isinstance(ev, StreamEnd):
             return self.end(ev.response)
         return b""

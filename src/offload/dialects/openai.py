@@ -57,8 +57,10 @@ def _parts(content: Any, where: str, role: str) -> list[ContentPart]:
     if isinstance(content, str):
         return [TextPart(text=content)] if content else []
     if not isinstance(content, list):
-        raise InvalidRequest(f"{where}.content: expected a string or an array of content parts, got {type_name(content)}",
-                             param=f"{where}.content")
+        raise InvalidRequest(
+            f"{where}.content: expected a string or an array of content parts, got {type_name(content)}",
+            param=f"{where}.content",
+        )
     out: list[ContentPart] = []
     for j, part in enumerate(content):
         pw = f"{where}.content[{j}]"
@@ -80,14 +82,19 @@ def _parts(content: Any, where: str, role: str) -> list[ContentPart]:
             elif url.startswith(("http://", "https://")):
                 out.append(ImagePart(url=url))
             else:
-                raise InvalidRequest(f"{pw}.image_url.url: expected a data: URL or an http(s) URL",
-                                     param=f"{pw}.image_url.url")
+                raise InvalidRequest(
+                    f"{pw}.image_url.url: expected a data: URL or an http(s) URL", param=f"{pw}.image_url.url"
+                )
         elif kind in ("input_audio", "file", "audio"):
-            raise UnsupportedContent(f"{pw}: content parts of type {kind!r} are not supported by offload",
-                                     hint="send text and images only", param=pw)
+            raise UnsupportedContent(
+                f"{pw}: content parts of type {kind!r} are not supported by offload",
+                hint="send text and images only",
+                param=pw,
+            )
         else:
-            raise InvalidRequest(f"{pw}.type: unknown content part type {kind!r}",
-                                 hint="use 'text' or 'image_url'", param=f"{pw}.type")
+            raise InvalidRequest(
+                f"{pw}.type: unknown content part type {kind!r}", hint="use 'text' or 'image_url'", param=f"{pw}.type"
+            )
     return out
 
 
@@ -110,8 +117,13 @@ def _tool_calls(raw: Any, where: str) -> list[ToolCall]:
             args = _parse_args(args_raw)
         else:
             raise InvalidRequest(f"{tw}.function.arguments: expected a JSON string", param=f"{tw}.function.arguments")
-        calls.append(ToolCall(id=opt_str(tc, "id", f"{tw}.") or f"call_{k}",
-                              name=req_str(fn, "name", f"{tw}.function."), arguments=args))
+        calls.append(
+            ToolCall(
+                id=opt_str(tc, "id", f"{tw}.") or f"call_{k}",
+                name=req_str(fn, "name", f"{tw}.function."),
+                arguments=args,
+            )
+        )
     return calls
 
 
@@ -139,8 +151,9 @@ def _messages(raw: Any) -> tuple[str | None, list[Message]]:
             raise InvalidRequest(f"{where}: expected an object, got {type_name(m)}", param=where)
         role = m.get("role")
         if role not in ROLES:
-            raise InvalidRequest(f"{where}.role: {role!r} is not a valid role", hint=f"use one of {list(ROLES)}",
-                                 param=f"{where}.role")
+            raise InvalidRequest(
+                f"{where}.role: {role!r} is not a valid role", hint=f"use one of {list(ROLES)}", param=f"{where}.role"
+            )
         parts = _parts(m.get("content"), where, role)
         if role in ("system", "developer"):
             text = "".join(p.text for p in parts if isinstance(p, TextPart))
@@ -165,17 +178,25 @@ def _tools(raw: list[Any] | None) -> list[ToolSpec]:
     out = []
     for i, t in enumerate(raw or []):
         where = f"tools[{i}]"
-        if not isinstance(t, dict) or t.get("type", "function") != "function" or not isinstance(t.get("function"), dict):
-            raise InvalidRequest(f"{where}: only {{type: 'function', function: {{name, parameters}}}} tools are supported",
-                                 param=where)
+        if (
+            not isinstance(t, dict)
+            or t.get("type", "function") != "function"
+            or not isinstance(t.get("function"), dict)
+        ):
+            raise InvalidRequest(
+                f"{where}: only {{type: 'function', function: {{name, parameters}}}} tools are supported", param=where
+            )
         fn = t["function"]
         params = fn.get("parameters")
-        out.append(ToolSpec(
-            name=tool_name(fn.get("name"), f"{where}.function.name"),
-            description=opt_str(fn, "description", f"{where}.function.") or "",
-            parameters=json_schema_dict(params, f"{where}.function.parameters") if params is not None
-            else {"type": "object", "properties": {}},
-        ))
+        out.append(
+            ToolSpec(
+                name=tool_name(fn.get("name"), f"{where}.function.name"),
+                description=opt_str(fn, "description", f"{where}.function.") or "",
+                parameters=json_schema_dict(params, f"{where}.function.parameters")
+                if params is not None
+                else {"type": "object", "properties": {}},
+            )
+        )
     return out
 
 
@@ -186,8 +207,9 @@ def _tool_choice(value: Any) -> str | None:
         return str(value)
     if isinstance(value, dict) and isinstance(value.get("function"), dict):
         return tool_name(value["function"].get("name"), "tool_choice.function.name")
-    raise InvalidRequest("tool_choice: expected 'auto', 'none', 'required' or {type: 'function', function: {name}}",
-                         param="tool_choice")
+    raise InvalidRequest(
+        "tool_choice: expected 'auto', 'none', 'required' or {type: 'function', function: {name}}", param="tool_choice"
+    )
 
 
 def _response_format(value: Any) -> ResponseFormat:
@@ -205,8 +227,11 @@ def _response_format(value: Any) -> ResponseFormat:
         if not isinstance(js, dict) or not isinstance(js.get("schema", {}), dict):
             raise InvalidRequest("response_format.json_schema: expected {name, schema}", param="response_format")
         return ResponseFormat(type="json_schema", json_schema=js.get("schema") or {}, name=opt_str(js, "name"))
-    raise InvalidRequest(f"response_format.type: {kind!r} is not supported",
-                         hint="use 'text', 'json_object' or 'json_schema'", param="response_format.type")
+    raise InvalidRequest(
+        f"response_format.type: {kind!r} is not supported",
+        hint="use 'text', 'json_object' or 'json_schema'",
+        param="response_format.type",
+    )
 
 
 def parse_chat_request(body: dict[str, Any]) -> ChatRequest:
@@ -254,8 +279,11 @@ def parse_embeddings_request(body: dict[str, Any]) -> tuple[str, list[str], str]
     elif isinstance(raw, list) and raw and all(isinstance(s, str) for s in raw):
         inputs = list(raw)
     else:
-        raise InvalidRequest("input: expected a string or a non-empty array of strings",
-                             hint="token-id arrays are not supported", param="input")
+        raise InvalidRequest(
+            "input: expected a string or a non-empty array of strings",
+            hint="token-id arrays are not supported",
+            param="input",
+        )
     if any(not s for s in inputs):
         raise InvalidRequest("input: strings must not be empty", param="input")
     fmt = opt_str(body, "encoding_format") or "float"
@@ -274,8 +302,11 @@ def completion_id() -> str:
 
 
 def tool_call_json(call: ToolCall, index: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": call.id, "type": "function",
-                           "function": {"name": call.name, "arguments": call.arguments_json()}}
+    out: dict[str, Any] = {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments_json()},
+    }
     if index is not None:
         out = {"index": index, **out}
     return out
@@ -288,8 +319,11 @@ def usage_json(resp: ChatResponse) -> dict[str, int]:
 
 def render_chat_response(resp: ChatResponse, *, created: int | None = None) -> dict[str, Any]:
     """A ``chat.completion`` object for ``resp``."""
-    message: dict[str, Any] = {"role": "assistant", "content": resp.content if (resp.content or not resp.tool_calls)
-                               else None, "refusal": None}
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": resp.content if (resp.content or not resp.tool_calls) else None,
+        "refusal": None,
+    }
     if resp.tool_calls:
         message["tool_calls"] = [tool_call_json(c) for c in resp.tool_calls]
     return {
@@ -297,7 +331,9 @@ def render_chat_response(resp: ChatResponse, *, created: int | None = None) -> d
         "object": "chat.completion",
         "created": created or int(time.time()),
         "model": resp.model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(resp.finish_reason)}],
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(resp.finish_reason)}
+        ],
         "usage": usage_json(resp),
         "system_fingerprint": None,
     }
@@ -320,16 +356,29 @@ def render_models(names: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 # -- errors ---------------------------------------------------------------------------------------------
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-          404: "invalid_request_error", 413: "invalid_request_error", 415: "invalid_request_error",
-          422: "invalid_request_error", 429: "rate_limit_error"}
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
 def error_body(exc: OffloadError, status: int) -> dict[str, Any]:
     """OpenAI's error object: ``{"error": {"message", "type", "param", "code"}}``."""
     param = exc.details.get("param") if isinstance(exc.details, dict) else None
-    return {"error": {"message": public_message(exc), "type": _TYPES.get(status, "server_error"),
-                      "param": param, "code": exc.code}}
+    return {
+        "error": {
+            "message": public_message(exc),
+            "type": _TYPES.get(status, "server_error"),
+            "param": param,
+            "code": exc.code,
+        }
+    }
 
 
 def render_error(exc: OffloadError) -> tuple[int, dict[str, Any]]:

@@ -68,8 +68,15 @@ class OpenAIStreamEncoder:
     def end(self, resp: ChatResponse) -> bytes:
         out = self._chunk({}, finish_reason(resp.finish_reason))
         if self.include_usage:
-            usage = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                     "system_fingerprint": None, "choices": [], "usage": usage_json(resp)}
+            usage = {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "system_fingerprint": None,
+                "choices": [],
+                "usage": usage_json(resp),
+            }
             out += b"data: " + dumps(usage) + b"\n\n"
         return out + DONE
 

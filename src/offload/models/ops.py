@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from offload.backends.base import Backend
 from offload.config import BackendConfig, Config, ModelSpec
-from offload.errors import BackendError, InvalidRequest, OffloadError, UnknownModel
+from offload.errors import BackendError, BackendUnavailable, InvalidRequest, OffloadError, UnknownModel
 from offload.models.residency import Resident, residents_from_ps
 from offload.types import ModelInfo, PullProgress
 
@@ -168,9 +168,12 @@ class ModelManager:
         resume_delay_s: float = 1.0,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        board: Any = None,
     ) -> None:
         self.config = config
         self._backend = backend
+        #: The engine's circuit breakers: ``ps`` skips a backend whose breaker is not closed and reports failures.
+        self._board = board
         self.max_resumes = max_resumes
         self.resume_delay_s = resume_delay_s
         self._sleep = sleep
@@ -179,6 +182,7 @@ class ModelManager:
     @classmethod
     def from_engine(cls, engine: Any, **kw: Any) -> ModelManager:
         """A manager over an :class:`offload.engine.Engine`'s config and backends."""
+        kw.setdefault("board", getattr(engine, "board", None))
         return cls(engine.config, engine.backend, **kw)
 
     # -- lookups ------------------------------------------------------------------------------------------------
@@ -324,10 +328,16 @@ class ModelManager:
         """``ps`` of every backend that can tell (backends that are down are skipped)."""
         out: list[ModelInfo] = []
         for name in self.config.backends:
+            if self._board is not None and self._board.breaker(name).state != "closed":
+                continue  # a backend known to be down costs nothing here
             try:
                 backend = self._backend(name)
                 if backend.capabilities.ps:
                     out.extend(await backend.ps())  # type: ignore[attr-defined]
+            except BackendUnavailable as exc:
+                if self._board is not None:
+                    self._board.record_failure(name, exc.message, hard=True)
+                continue
             except (OffloadError, ImportError):
                 continue
         return out

@@ -58,6 +58,10 @@ class ResidencyTracker:
         """Names of the resident models (pass as ``plan_route(..., loaded=...)``)."""
         return loaded_names(await self.residents())
 
+    def cached(self) -> set[str]:
+        """The resident names from the last ``ps`` seen (no I/O; empty before the first look)."""
+        return loaded_names(residents_from_ps(self._infos, self.manager.config.models, now=self._clock()))
+
     def note_used(self, name: str) -> None:
         """A request just ran on ``name``."""
         self._last_used[name] = self._clock()

@@ -28,8 +28,20 @@ _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
 _SEPARATORS = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
-        r"should\s+return\b", r"should\s+be\b", r"#\s*returns?\b", r"#\s*=+>", r"#\s*->", r"#\s*→", r"==>",
-        r"=>", r"==", r"->", r"➞", r"→", r"returns\b", r"=(?!=)",
+        r"should\s+return\b",
+        r"should\s+be\b",
+        r"#\s*returns?\b",
+        r"#\s*=+>",
+        r"#\s*->",
+        r"#\s*→",
+        r"==>",
+        r"=>",
+        r"==",
+        r"->",
+        r"➞",
+        r"→",
+        r"returns\b",
+        r"=(?!=)",
     )
 )
 _FOR_ASSIGN = re.compile(r"\bFor\s+(?=[A-Za-z_]\w*\s*=[^=])", re.IGNORECASE)
@@ -338,7 +350,7 @@ class _Extractor:
                 self.add(normal[0], normal[1], expected, form, match.start())
 
     def for_forms(self) -> None:
-        """"For lst = [1, 2] the output should be 3" (several ``name = value`` pairs allowed)."""
+        """ "For lst = [1, 2] the output should be 3" (several ``name = value`` pairs allowed)."""
         for match in _FOR_ASSIGN.finditer(self.text):
             should = _SHOULD_BE.search(self.text, match.end(), match.end() + 300)
             if should is None:
@@ -395,7 +407,9 @@ class _Extractor:
             for mine, theirs in ((a, b), (b, a)):
                 if self.entry.startswith(mine):
                     other = theirs + self.entry[len(mine) :]
-                    if other in self.sigs and re.search(rf"\b{re.escape(other)}\b", self.text.split("def " + self.entry)[-1]):
+                    if other in self.sigs and re.search(
+                        rf"\b{re.escape(other)}\b", self.text.split("def " + self.entry)[-1]
+                    ):
                         inner, outer = (other, self.entry) if mine == a else (self.entry, other)
                         pos = self.text.find("def " + self.entry)
                         for sample in _ROUND_TRIP_SAMPLES:
@@ -409,10 +423,9 @@ class _Extractor:
         if sig is None or len(pairs) != len(sig.params):
             return
         names = [n for n, _ in pairs]
-        if all(n in sig.params for n in names):
-            ordered = sorted(pairs, key=lambda p: sig.params.index(p[0]))  # type: ignore[arg-type]
-        else:
-            ordered = pairs  # names differ from the stub's (e.g. "bucket_capacity" for "capacity"): by position
+        # by name when the names are the stub's; else by position (e.g. "bucket_capacity" for "capacity")
+        by_name = all(n in sig.params for n in names)
+        ordered = sorted(pairs, key=lambda p: sig.params.index(p[0])) if by_name else pairs  # type: ignore[arg-type]
         call = f"{self.entry}({', '.join(v for _, v in ordered)})"
         self.add(self.entry, call, expected, form, pos)
 

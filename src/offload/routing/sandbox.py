@@ -31,6 +31,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from offload.errors import SandboxError
 
@@ -51,7 +52,7 @@ _NOBODY = "nobody"
 # The hook is a tripwire behind the OS-level limits, not a security boundary on its own: it keeps honest
 # mistakes and casual abuse (sockets, subprocesses, ctypes, writes to the user's files) from happening, while
 # namespaces, rlimits and the uid switch bound what a determined program could do.
-_BOOT_SOURCE = r'''
+_BOOT_SOURCE = r"""
 import json, os, resource, signal, sys
 
 def _boot():
@@ -168,7 +169,7 @@ def _guard(cfg):
     sys.addaudithook(hook)
 
 _boot()
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -438,7 +439,7 @@ def _run(
             (root / "main.py").write_text(payload, encoding="utf-8")
         drop = iso.drop_to if (mode == "python" or iso.drop_commands) else None
         nproc_uid = drop[0] if drop else os.getuid()
-        cfg = {
+        cfg: dict[str, Any] = {
             "root": str(root),
             "mode": mode,
             "command": payload if mode == "command" else None,
@@ -455,7 +456,7 @@ def _run(
             root.chmod(0o700)
             _chown_tree(root, *drop)
         env = {
-            "PATH": cfg["path"],
+            "PATH": str(cfg["path"]),
             "HOME": str(root),
             "TMPDIR": str(root),
             "LANG": "C.UTF-8",

@@ -50,8 +50,9 @@ def _has_image(messages: Any) -> bool:
     return False
 
 
-def detect_scenario(body: Mapping[str, Any], *, tokens: int, long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
-                    ) -> Scenario:
+def detect_scenario(
+    body: Mapping[str, Any], *, tokens: int, long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
+) -> Scenario:
     """Classify one Claude Code ``/v1/messages`` body (``tokens`` = the prompt's estimated size)."""
     tools = body.get("tools") if isinstance(body.get("tools"), list) else []
     if any(isinstance(t, dict) and str(t.get("type", "")).startswith("web_search") for t in tools):
@@ -99,8 +100,9 @@ def scenario_policy(policy_section: Any, *, cloud_configured: bool) -> ScenarioP
 
 # -- fitting a request into a small local model --------------------------------------------------------
 def _estimate(request: ChatRequest) -> int:
-    chars = len(request.all_text()) + sum(len(t.name) + len(t.description) + len(str(t.parameters))
-                                          for t in request.tools)
+    chars = len(request.all_text()) + sum(
+        len(t.name) + len(t.description) + len(str(t.parameters)) for t in request.tools
+    )
     return chars // CHARS_PER_TOKEN + 4 * len(request.messages) + 8
 
 
@@ -180,7 +182,7 @@ def fit_request(request: ChatRequest, *, context_window: int, can_call_tools: bo
             f"the request needs about {used} tokens but {model} has a {context_window}-token context window, "
             "even after dropping tools, the system prompt and older turns",
             hint="send a shorter prompt, configure a local model with a larger context window, or route this "
-                 "scenario to the cloud in [policy.claude_code]",
+            "scenario to the cloud in [policy.claude_code]",
         )
     out = min(req.max_tokens or room, room)
     if out != req.max_tokens:
@@ -188,8 +190,7 @@ def fit_request(request: ChatRequest, *, context_window: int, can_call_tools: bo
         if request.max_tokens and out < request.max_tokens:
             changes.append(f"capped max_tokens at {out}")
     if not any(isinstance(p, TextPart) and p.text for m in req.messages for p in m.content):
-        raise ContextOverflow(f"nothing of the request fits {model}'s context window",
-                              hint="send a shorter prompt")
+        raise ContextOverflow(f"nothing of the request fits {model}'s context window", hint="send a shorter prompt")
     return FitResult(request=req, changes=tuple(changes))
 
 
@@ -200,7 +201,8 @@ def pick_local_model(config: Any, request: ChatRequest) -> Any:
     then the largest context window, then a ``code`` role. ``None`` when no local chat model exists.
     """
     local = [
-        m for m in config.models
+        m
+        for m in config.models
         if not config.backends[m.backend].is_cloud and set(m.roles) != {"embed"} and m.roles != ("embed",)
     ]
     if not local:

@@ -25,7 +25,7 @@ class VerifySpec(BaseModel):
     examples: bool = True
     #: A shell command run in the sandbox with the answer's code written to ``solution.py``; exit 0 passes.
     command: str | None = None
-    timeout_s: float = Field(10.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class Task(BaseModel):

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import hashlib
 import json
 import os
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
@@ -549,11 +549,13 @@ def context_code(source: str, entry_point: str | None) -> str:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return ""
-    keep = []
+    keep: list[ast.stmt] = []
     for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom | ast.ClassDef | ast.Assign | ast.AnnAssign):
-            keep.append(node)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name != entry_point:
+        if (
+            isinstance(node, ast.Import | ast.ImportFrom | ast.ClassDef | ast.Assign | ast.AnnAssign)
+            or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name != entry_point
+        ):
             keep.append(node)
     return "\n\n".join(ast.unparse(n) for n in keep) + ("\n" if keep else "")
 
@@ -638,39 +640,51 @@ def _value_examples(examples: list[Example]) -> list[tuple[list[object], object]
     return out
 
 
+def _is_sorted(values: list[Any]) -> bool:
+    try:
+        return all(x <= y for x, y in zip(values, values[1:], strict=False))
+    except TypeError:
+        return False
+
+
+def _within(items: list[Any], source: object) -> bool:
+    try:
+        return all(x in source for x in items)  # type: ignore[operator]
+    except TypeError:
+        return False
+
+
 def stated_properties(examples: list[Example], source: str) -> tuple[str, ...]:
-    """Properties of the result the task states (by keyword) and every example's result satisfies."""
+    """Properties of the result that the task states (by keyword) and every example's result satisfies:
+    "sorted", "unique", "subset" (of the first argument); "same_length" (as the first argument) is taken
+    from the examples alone when at least two, with lists longer than one, all keep the length."""
     pairs = [(args, out) for args, out in _value_examples(examples) if isinstance(out, list)]
     if not pairs:
         return ()
-    props = []
-    if _PROPERTY_WORDS["sorted"].search(source) and any(len(o) > 1 for _, o in pairs):
-        try:
-            if all(all(x <= y for x, y in zip(o, o[1:])) for _, o in pairs):  # type: ignore[operator]
-                props.append("sorted")
-        except TypeError:
-            pass
-    if _PROPERTY_WORDS["unique"].search(source) and any(len(o) > 1 for _, o in pairs):
-        if all(len({repr(x) for x in o}) == len(o) for _, o in pairs):
-            props.append("unique")
+    longer = any(len(o) > 1 for _, o in pairs)
     firsts = [(a[0], o) for a, o in pairs if a and isinstance(a[0], list | str)]
-    if _PROPERTY_WORDS["subset"].search(source) and len(firsts) == len(pairs) and any(o for _, o in firsts):
-        if all(all(x in src for x in o) for src, o in firsts):  # type: ignore[operator]
-            props.append("subset")
-    if len(firsts) == len(pairs) >= 2 and any(len(o) > 1 for _, o in firsts):
-        if all(isinstance(src, list) and len(src) == len(o) for src, o in firsts):
-            props.append("same_length")
+    all_firsts = len(firsts) == len(pairs)
+    rules = {
+        "sorted": longer and all(_is_sorted(o) for _, o in pairs),
+        "unique": longer and all(len({repr(x) for x in o}) == len(o) for _, o in pairs),
+        "subset": all_firsts and any(o for _, o in firsts) and all(_within(o, src) for src, o in firsts),
+    }
+    props = [name for name, holds in rules.items() if holds and _PROPERTY_WORDS[name].search(source)]
+    keeps_length = all(isinstance(src, list) and len(src) == len(o) for src, o in firsts)
+    if all_firsts and len(firsts) >= 2 and any(len(o) > 1 for _, o in firsts) and keeps_length:
+        props.append("same_length")
     return tuple(props)
 
 
-def _variants(value: object) -> list[object]:
+def _variants(value: object, fixed_length: bool) -> list[object]:
     if isinstance(value, bool):
         return []
     if isinstance(value, int):
         return [value - 1, value + 1]
     if isinstance(value, list) and value and all(type(x) is int for x in value):
-        return [value[:-1], [*value[:-1], value[-1] + 1]]
-    if isinstance(value, str) and len(value) > 1:
+        bumped = [*value[:-1], value[-1] + 1]
+        return [bumped] if fixed_length else [value[:-1], bumped]
+    if isinstance(value, str) and len(value) > 1 and not fixed_length:
         return [value[:-1]]
     return []
 
@@ -683,11 +697,15 @@ def extra_probes(examples: list[Example], source: str, *, limit: int = _MAX_EXTR
     direct = [d for d in (_direct_call(ex.call) for ex in examples if ex.mode == "value") if d]
     for name, args in direct:
         calls = []
+        sized = [len(a) for a in args if isinstance(a, list | str)]
+        paired = len(sized) >= 2 and len(set(sized)) == 1  # e.g. two lists of equal length: keep lengths
         for i, arg in enumerate(args):
-            for variant in _variants(arg):
+            for variant in _variants(arg, paired):
                 calls.append(f"{name}({', '.join(repr(a) for a in [*args[:i], variant, *args[i + 1 :]])})")
         per_example.append(calls)
-    numbers = sorted({int(n) for n in re.findall(r"(?<![\w.\[,])-?\d{1,6}(?![\w.])", source)} - {0})[:6]
+    stated = {repr(a) for _, args in direct for a in args} | {ex.expected for ex in examples}
+    numbers = sorted({int(n) for n in re.findall(r"(?<![\w.\[,])-?\d{1,6}(?![\w.])", source)} - {0})
+    numbers = [n for n in numbers if repr(n) not in stated][:6]  # numbers the prose names, not the examples
     if direct:
         name, args = direct[0]
         int_pos = [i for i, a in enumerate(args) if type(a) is int]
@@ -723,7 +741,8 @@ def example_probes(examples: list[Example], source: str, *, extra_checks: bool =
 def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "examples") -> Verdict:
     """Judge a :class:`ProbeRun` of :func:`example_probes`: the first failing example (with expected and
     actual) fails it; so does an extra input whose result has a type no example has, or breaks a stated
-    property (crashes on extra inputs are allowed: they may lie outside what the task promises)."""
+    property. A crash or timeout on an extra input makes it unverified (``ok=None``): the input may lie
+    outside what the task promises, but the answer is no longer sure enough to accept on its own."""
     if not run.loaded:
         return Verdict(False, verifier, _short(run.load_error), feedback=f"The code failed to run: {run.load_error}")
     for ex, res in zip(examples, run.results, strict=False):
@@ -732,7 +751,10 @@ def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "ex
             return Verdict(False, verifier, _short(text), feedback=text)
     allowed = {_family(ast.literal_eval(ex.expected)) for ex in examples if ex.mode == "value"}
     extras = list(zip(run.probes[len(examples) :], run.results[len(examples) :], strict=False))
+    unsure = ""
     for probe, res in extras:
+        if res.status != "ok" and not unsure:
+            unsure = f"`{probe.call}` {res.value if res.status == 'error' else 'did not finish'}"
         if res.status == "ok" and allowed and res.family not in allowed:
             text = (f"`{probe.call}` returned {res.value} (a {res.family}); "
                     f"the examples return {'/'.join(sorted(allowed))}.")  # fmt: skip
@@ -740,8 +762,10 @@ def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "ex
         if res.failed_checks:
             text = f"`{probe.call}` returned {res.value}, which is not {' and '.join(res.failed_checks)} as the task states."
             return Verdict(False, verifier, _short(text), feedback=text)
-    detail = f"{len(examples)} example(s) passed" + (f", {len(extras)} extra input(s) behaved" if extras else "")
-    return Verdict(True, verifier, detail)
+    detail = f"{len(examples)} example(s) passed"
+    if unsure:  # the input may lie outside what the task promises: not a failure, but no longer sure
+        return Verdict(None, verifier, f"{detail}, but an input next to them failed: {_short(unsure, 200)}")
+    return Verdict(True, verifier, detail + (f", {len(extras)} extra input(s) behaved" if extras else ""))
 
 
 async def check_examples(
@@ -815,16 +839,23 @@ async def agree(
 
 
 def suspect_examples(runs: list[ProbeRun], n_examples: int) -> list[int]:
-    """Examples that look wrong rather than the answers: every loaded candidate (at least two, behaving
-    identically) fails that example, passes every other one, and gives the same value for it."""
-    loaded = [r for r in runs if r.loaded]
-    if len(loaded) < 2 or len({r.signature() for r in loaded}) != 1:
-        return []
+    """Examples that look wrong rather than the answers (pass runs of *distinct* programs).
+
+    Example ``i`` is suspect when no candidate passes it, while at least two candidates pass every other
+    example, fail only ``i`` (with a value, not a crash) and behave identically on every probe — several
+    independent answers agreeing against one stated example. A verifier should then report the answer as
+    unverified (``ok=None``), not as failed, and never as passed: the policy decides.
+    """
+    loaded = [r for r in runs if r.loaded and len(r.results) >= n_examples]
     suspects = []
     for i in range(n_examples):
-        results = [r.results[i] for r in loaded]
-        if all(res.status == "ok" and res.match is False for res in results):
-            others_pass = all(r.results[j].match for r in loaded for j in range(n_examples) if j != i)
-            if others_pass:
-                suspects.append(i)
+        if any(r.results[i].match for r in loaded):
+            continue
+        only_i = [
+            r for r in loaded
+            if r.results[i].status == "ok"
+            and all(r.results[j].match for j in range(n_examples) if j != i)
+        ]  # fmt: skip
+        if len(only_i) >= 2 and len({r.signature() for r in only_i}) == 1:
+            suspects.append(i)
     return suspects

@@ -68,7 +68,9 @@ class Gateway:
             if b.is_cloud and b.kind in ("anthropic", "openai_compat"):
                 self._cloud.setdefault(b.kind, name)
         policy_section = getattr(config.policy, "claude_code", None)
-        self.scenario_policy: ScenarioPolicy = scenario_policy(policy_section, cloud_configured="anthropic" in self._cloud)
+        self.scenario_policy: ScenarioPolicy = scenario_policy(
+            policy_section, cloud_configured="anthropic" in self._cloud
+        )
         self._paths = {p for _, p in ROUTES}
 
     # -- facts the handlers need --------------------------------------------------------------------------
@@ -123,10 +125,16 @@ class Gateway:
             elif path == "/openapi.json" and method == "GET":
                 await send_json(send, 200, openapi_schema())
             elif path in self._paths or path in ("/health", "/openapi.json"):
-                raise MethodNotAllowed(f"{method} is not allowed on {path}")
+                allowed = sorted({m for m, p in ROUTES if p == path} or {"GET"})
+                status, body = render_error(
+                    dialect, MethodNotAllowed(f"{method} is not allowed on {path}", hint=f"use {', '.join(allowed)}")
+                )
+                await send_json(send, status, body, [(b"allow", ", ".join(allowed).encode())])
             else:
-                raise NotFound(f"offload does not serve {method} {path}",
-                               hint="see /openapi.json for the endpoints of the three dialects")
+                raise NotFound(
+                    f"offload does not serve {method} {path}",
+                    hint="see /openapi.json for the endpoints of the three dialects",
+                )
         except ClientDisconnected:
             return
         except OffloadError as exc:
@@ -134,9 +142,13 @@ class Gateway:
         except Exception as exc:  # a bug: log it, answer a clean 500 in the caller's dialect
             ref = f"{time.time_ns():x}"[-10:]
             log.exception("internal error handling %s %s (ref %s)", method, path, ref)
-            status, body = render_error(dialect, OffloadError(
-                f"internal error in the gateway (ref {ref}, {type(exc).__name__})",
-                hint="see the offload serve log for details"))
+            status, body = render_error(
+                dialect,
+                OffloadError(
+                    f"internal error in the gateway (ref {ref}, {type(exc).__name__})",
+                    hint="see the offload serve log for details",
+                ),
+            )
             try:
                 await send_json(send, status, body)
             except Exception:  # response already started
@@ -144,24 +156,35 @@ class Gateway:
 
     async def _root(self, req: Request) -> None:
         if req.method == "HEAD":
-            await req.send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await req.send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
             await req.send({"type": "http.response.body", "body": b""})
             return
-        await send_bytes(req.send, 200, b"offload is running (OpenAI, Anthropic and Ollama APIs)",
-                         "text/plain; charset=utf-8")
+        await send_bytes(
+            req.send, 200, b"offload is running (OpenAI, Anthropic and Ollama APIs)", "text/plain; charset=utf-8"
+        )
 
     async def _health(self, req: Request) -> None:
         statuses = await self.engine.health()
         ok = any(s.ok for s in statuses)
-        await send_json(req.send, 200 if ok else 503, {
-            "status": "ok" if ok else "degraded",
-            "backends": [s.model_dump(mode="json") for s in statuses],
-        })
+        await send_json(
+            req.send,
+            200 if ok else 503,
+            {
+                "status": "ok" if ok else "degraded",
+                "backends": [s.model_dump(mode="json") for s in statuses],
+            },
+        )
 
 
-def create_app(engine: Engine, settings: ServerSettings | None = None, *, bound_host: str | None = None,
-               owns_engine: bool = False) -> Any:
+def create_app(
+    engine: Engine, settings: ServerSettings | None = None, *, bound_host: str | None = None, owns_engine: bool = False
+) -> Any:
     """The gateway for ``engine``, behind Host/Origin/API-key/body-size checks (``settings`` defaults to the
     engine's config ``[server]`` section)."""
     settings = settings or engine.config.server

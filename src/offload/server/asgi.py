@@ -98,8 +98,13 @@ def _headers(content_type: str, length: int | None, extra: Iterable[tuple[bytes,
     return out
 
 
-async def send_bytes(send: Send, status: int, body: bytes, content_type: str = "application/json",
-                     headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
     await send({"type": "http.response.start", "status": status, "headers": _headers(content_type, len(body), headers)})
     await send({"type": "http.response.body", "body": body})
 
@@ -151,8 +156,12 @@ class StreamSink:
     async def start(self, status: int = 200) -> None:
         if not self.started:
             self.started = True
-            hdrs = [(b"content-type", self.media_type.encode()), (b"cache-control", b"no-cache"),
-                    (b"x-accel-buffering", b"no"), *self.headers]
+            hdrs = [
+                (b"content-type", self.media_type.encode()),
+                (b"cache-control", b"no-cache"),
+                (b"x-accel-buffering", b"no"),
+                *self.headers,
+            ]
             await self._send({"type": "http.response.start", "status": status, "headers": hdrs})
 
     async def write(self, data: bytes) -> None:

@@ -16,6 +16,9 @@ _INT = {"type": "integer"}
 _NUM = {"type": "number"}
 _BOOL = {"type": "boolean"}
 _OBJ = {"type": "object"}
+_MODEL = {"type": "string", "minLength": 1, "examples": ["auto"]}
+_MAX_TOKENS = {"type": "integer", "minimum": 1, "maximum": 1_048_576}
+_UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -28,8 +31,11 @@ def _body(schema: str) -> dict[str, Any]:
 
 def _responses(error: str, ok: str = "application/json") -> dict[str, Any]:
     err = {"content": {"application/json": {"schema": _ref(error)}}}
-    return {"200": {"description": "OK", "content": {ok: {"schema": _OBJ}}},
-            "4XX": {"description": "Invalid request", **err}, "5XX": {"description": "Backend failure", **err}}
+    return {
+        "200": {"description": "OK", "content": {ok: {"schema": _OBJ}}},
+        "4XX": {"description": "Invalid request", **err},
+        "5XX": {"description": "Backend failure", **err},
+    }
 
 
 def _post(summary: str, body: str, error: str, ok: str = "application/json") -> dict[str, Any]:
@@ -41,50 +47,151 @@ def _get(summary: str, error: str = "OpenAIError") -> dict[str, Any]:
 
 
 _SCHEMAS: dict[str, Any] = {
-    "OpenAIError": {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "properties": {"message": _STR, "type": _STR, "param": {}, "code": {}}}}},
-    "AnthropicError": {"type": "object", "required": ["type", "error"], "properties": {
-        "type": {"const": "error"}, "error": {"type": "object", "properties": {"type": _STR, "message": _STR}}}},
+    "OpenAIError": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "object", "properties": {"message": _STR, "type": _STR, "param": {}, "code": {}}}
+        },
+    },
+    "AnthropicError": {
+        "type": "object",
+        "required": ["type", "error"],
+        "properties": {
+            "type": {"const": "error"},
+            "error": {"type": "object", "properties": {"type": _STR, "message": _STR}},
+        },
+    },
     "OllamaError": {"type": "object", "required": ["error"], "properties": {"error": _STR}},
-    "OpenAIMessage": {"type": "object", "required": ["role"], "properties": {
-        "role": {"enum": ["system", "developer", "user", "assistant", "tool"]},
-        "content": {"anyOf": [_STR, {"type": "array", "items": _OBJ}, {"type": "null"}]},
-        "tool_calls": {"type": "array", "items": _OBJ}, "tool_call_id": _STR, "name": _STR}},
-    "ChatCompletionRequest": {"type": "object", "required": ["model", "messages"], "properties": {
-        "model": _STR, "messages": {"type": "array", "items": _ref("OpenAIMessage")},
-        "stream": _BOOL, "stream_options": {"type": "object", "properties": {"include_usage": _BOOL}},
-        "max_tokens": _INT, "max_completion_tokens": _INT, "temperature": _NUM, "top_p": _NUM, "seed": _INT,
-        "n": _INT, "stop": {"anyOf": [_STR, {"type": "array", "items": _STR}]}, "tools": {"type": "array", "items": _OBJ},
-        "tool_choice": {"anyOf": [_STR, _OBJ]}, "response_format": _OBJ}},
-    "EmbeddingsRequest": {"type": "object", "required": ["model", "input"], "properties": {
-        "model": _STR, "input": {"anyOf": [_STR, {"type": "array", "items": _STR}]},
-        "encoding_format": {"enum": ["float", "base64"]}}},
-    "AnthropicMessage": {"type": "object", "required": ["role", "content"], "properties": {
-        "role": {"enum": ["user", "assistant"]},
-        "content": {"anyOf": [_STR, {"type": "array", "items": _OBJ}]}}},
-    "MessagesRequest": {"type": "object", "required": ["model", "messages", "max_tokens"], "properties": {
-        "model": _STR, "messages": {"type": "array", "items": _ref("AnthropicMessage")}, "max_tokens": _INT,
-        "system": {"anyOf": [_STR, {"type": "array", "items": _OBJ}]}, "stream": _BOOL, "temperature": _NUM,
-        "top_p": _NUM, "top_k": _INT, "stop_sequences": {"type": "array", "items": _STR},
-        "tools": {"type": "array", "items": _OBJ}, "tool_choice": _OBJ, "thinking": _OBJ, "metadata": _OBJ,
-        "output_config": _OBJ, "context_management": _OBJ}},
-    "CountTokensRequest": {"type": "object", "required": ["model", "messages"], "properties": {
-        "model": _STR, "messages": {"type": "array", "items": _ref("AnthropicMessage")},
-        "system": {"anyOf": [_STR, {"type": "array", "items": _OBJ}]}, "tools": {"type": "array", "items": _OBJ}}},
-    "OllamaMessage": {"type": "object", "required": ["role"], "properties": {
-        "role": {"enum": ["system", "user", "assistant", "tool"]}, "content": _STR,
-        "images": {"type": "array", "items": _STR}, "tool_calls": {"type": "array", "items": _OBJ}}},
-    "OllamaChatRequest": {"type": "object", "required": ["model"], "properties": {
-        "model": _STR, "messages": {"type": "array", "items": _ref("OllamaMessage")}, "stream": _BOOL,
-        "format": {"anyOf": [_STR, _OBJ]}, "options": _OBJ, "tools": {"type": "array", "items": _OBJ},
-        "keep_alive": {"anyOf": [_STR, _NUM]}, "think": _BOOL}},
-    "OllamaGenerateRequest": {"type": "object", "required": ["model"], "properties": {
-        "model": _STR, "prompt": _STR, "system": _STR, "suffix": _STR, "images": {"type": "array", "items": _STR},
-        "stream": _BOOL, "raw": _BOOL, "format": {"anyOf": [_STR, _OBJ]}, "options": _OBJ,
-        "keep_alive": {"anyOf": [_STR, _NUM]}}},
-    "OllamaEmbedRequest": {"type": "object", "required": ["model", "input"], "properties": {
-        "model": _STR, "input": {"anyOf": [_STR, {"type": "array", "items": _STR}]}, "truncate": _BOOL}},
-    "OllamaModelRequest": {"type": "object", "required": ["model"], "properties": {"model": _STR, "verbose": _BOOL}},
+    "OpenAIMessage": {
+        "type": "object",
+        "required": ["role"],
+        "properties": {
+            "role": {"enum": ["system", "developer", "user", "assistant", "tool"]},
+            "content": {"anyOf": [_STR, {"type": "array", "items": _OBJ}, {"type": "null"}]},
+            "tool_calls": {"type": "array", "items": _OBJ},
+            "tool_call_id": _STR,
+            "name": _STR,
+        },
+    },
+    "ChatCompletionRequest": {
+        "type": "object",
+        "required": ["model", "messages"],
+        "properties": {
+            "model": _MODEL,
+            "messages": {"type": "array", "items": _ref("OpenAIMessage"), "minItems": 1},
+            "stream": _BOOL,
+            "stream_options": {"type": "object", "properties": {"include_usage": _BOOL}},
+            "max_tokens": _MAX_TOKENS,
+            "max_completion_tokens": _MAX_TOKENS,
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "top_p": _UNIT,
+            "seed": _INT,
+            "n": {"const": 1},
+            "stop": {"anyOf": [_STR, {"type": "array", "items": _STR}]},
+            "tools": {"type": "array", "items": _OBJ},
+            "tool_choice": {"anyOf": [_STR, _OBJ]},
+            "response_format": _OBJ,
+        },
+    },
+    "EmbeddingsRequest": {
+        "type": "object",
+        "required": ["model", "input"],
+        "properties": {
+            "model": _MODEL,
+            "input": {"anyOf": [_STR, {"type": "array", "items": _STR}]},
+            "encoding_format": {"enum": ["float", "base64"]},
+        },
+    },
+    "AnthropicMessage": {
+        "type": "object",
+        "required": ["role", "content"],
+        "properties": {
+            "role": {"enum": ["user", "assistant"]},
+            "content": {"anyOf": [_STR, {"type": "array", "items": _OBJ}]},
+        },
+    },
+    "MessagesRequest": {
+        "type": "object",
+        "required": ["model", "messages", "max_tokens"],
+        "properties": {
+            "model": _MODEL,
+            "messages": {"type": "array", "items": _ref("AnthropicMessage"), "minItems": 1},
+            "max_tokens": _MAX_TOKENS,
+            "system": {"anyOf": [_STR, {"type": "array", "items": _OBJ}]},
+            "stream": _BOOL,
+            "temperature": _UNIT,
+            "top_p": _UNIT,
+            "top_k": {"type": "integer", "minimum": 0},
+            "stop_sequences": {"type": "array", "items": _STR},
+            "tools": {"type": "array", "items": _OBJ},
+            "tool_choice": _OBJ,
+            "thinking": _OBJ,
+            "metadata": _OBJ,
+            "output_config": _OBJ,
+            "context_management": _OBJ,
+        },
+    },
+    "CountTokensRequest": {
+        "type": "object",
+        "required": ["model", "messages"],
+        "properties": {
+            "model": _MODEL,
+            "messages": {"type": "array", "items": _ref("AnthropicMessage"), "minItems": 1},
+            "system": {"anyOf": [_STR, {"type": "array", "items": _OBJ}]},
+            "tools": {"type": "array", "items": _OBJ},
+        },
+    },
+    "OllamaMessage": {
+        "type": "object",
+        "required": ["role"],
+        "properties": {
+            "role": {"enum": ["system", "user", "assistant", "tool"]},
+            "content": _STR,
+            "images": {"type": "array", "items": _STR},
+            "tool_calls": {"type": "array", "items": _OBJ},
+        },
+    },
+    "OllamaChatRequest": {
+        "type": "object",
+        "required": ["model"],
+        "properties": {
+            "model": _MODEL,
+            "messages": {"type": "array", "items": _ref("OllamaMessage")},
+            "stream": _BOOL,
+            "format": {"anyOf": [_STR, _OBJ]},
+            "options": _OBJ,
+            "tools": {"type": "array", "items": _OBJ},
+            "keep_alive": {"anyOf": [_STR, _NUM]},
+            "think": _BOOL,
+        },
+    },
+    "OllamaGenerateRequest": {
+        "type": "object",
+        "required": ["model"],
+        "properties": {
+            "model": _MODEL,
+            "prompt": _STR,
+            "system": _STR,
+            "suffix": _STR,
+            "images": {"type": "array", "items": _STR},
+            "stream": _BOOL,
+            "raw": _BOOL,
+            "format": {"anyOf": [_STR, _OBJ]},
+            "options": _OBJ,
+            "keep_alive": {"anyOf": [_STR, _NUM]},
+        },
+    },
+    "OllamaEmbedRequest": {
+        "type": "object",
+        "required": ["model", "input"],
+        "properties": {
+            "model": _MODEL,
+            "input": {"anyOf": [_STR, {"type": "array", "items": _STR}]},
+            "truncate": _BOOL,
+        },
+    },
+    "OllamaModelRequest": {"type": "object", "required": ["model"], "properties": {"model": _MODEL, "verbose": _BOOL}},
 }
 
 
@@ -108,10 +215,17 @@ def openapi_schema() -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "offload gateway", "version": __version__,
-                 "description": "OpenAI, Anthropic and Ollama dialects in front of offload's router."},
+        "info": {
+            "title": "offload gateway",
+            "version": __version__,
+            "description": "OpenAI, Anthropic and Ollama dialects in front of offload's router.",
+        },
         "paths": paths,
-        "components": {"schemas": _SCHEMAS, "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}},
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            },
+        },
     }

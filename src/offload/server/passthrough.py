@@ -104,7 +104,9 @@ class UsageMeter:
     def _anthropic_usage(self, u: Any) -> None:
         if not isinstance(u, dict):
             return
-        inp = sum(int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+        inp = sum(
+            int(u.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        )
         if inp:
             self.usage = Usage(input_tokens=inp, output_tokens=self.usage.output_tokens)
         if u.get("output_tokens") is not None:
@@ -112,8 +114,9 @@ class UsageMeter:
 
     def _openai_usage(self, u: Any) -> None:
         if isinstance(u, dict):
-            self.usage = Usage(input_tokens=int(u.get("prompt_tokens") or 0),
-                               output_tokens=int(u.get("completion_tokens") or 0))
+            self.usage = Usage(
+                input_tokens=int(u.get("prompt_tokens") or 0), output_tokens=int(u.get("completion_tokens") or 0)
+            )
 
     def _object(self, obj: Any) -> None:
         if not isinstance(obj, dict):
@@ -121,8 +124,9 @@ class UsageMeter:
         self.model = obj.get("model") or self.model
         if obj.get("type") == "message":
             self._anthropic_usage(obj.get("usage"))
-            self.text += [b.get("text", "") for b in obj.get("content") or [] if isinstance(b, dict)
-                          and b.get("type") == "text"]
+            self.text += [
+                b.get("text", "") for b in obj.get("content") or [] if isinstance(b, dict) and b.get("type") == "text"
+            ]
         else:
             self._openai_usage(obj.get("usage"))
             for c in obj.get("choices") or []:
@@ -141,8 +145,17 @@ def _response_headers(resp: Any) -> list[tuple[bytes, bytes]]:
 
 
 async def forward(
-    gw: Gateway, req: Request, ctx: RequestContext, *, backend_name: str, body: dict[str, Any], raw: bytes,
-    upstream_model: str | None, model_name: str, stream: bool, scenario: str | None = None,
+    gw: Gateway,
+    req: Request,
+    ctx: RequestContext,
+    *,
+    backend_name: str,
+    body: dict[str, Any],
+    raw: bytes,
+    upstream_model: str | None,
+    model_name: str,
+    stream: bool,
+    scenario: str | None = None,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Forward the caller's request to ``backend_name`` unchanged (except a renamed model) and relay the answer."""
@@ -155,8 +168,15 @@ async def forward(
         body = {**body, "model": upstream_model}
         raw = dumps(body)
     journal = engine.journal
-    jid = await journal.abegin(body, source=ctx.source, model_requested=model_name, dialect=ctx.dialect,
-                               client=ctx.client, kind="passthrough", headers=ctx.headers)
+    jid = await journal.abegin(
+        body,
+        source=ctx.source,
+        model_requested=model_name,
+        dialect=ctx.dialect,
+        client=ctx.client,
+        kind="passthrough",
+        headers=ctx.headers,
+    )
     route = {"passthrough": True, "backend": backend_name, "scenario": scenario}
     meter = UsageMeter(req.dialect)
     started = time.perf_counter()
@@ -171,8 +191,12 @@ async def forward(
             error = upstream_error = exc
             return
         ctype = resp.headers.get("content-type", "application/json")
-        headers = [route_header(model_name, backend_name, 1), req.overhead_header(time.perf_counter() - started),
-                   *_response_headers(resp), *(extra_headers or [])]
+        headers = [
+            route_header(model_name, backend_name, 1),
+            req.overhead_header(time.perf_counter() - started),
+            *_response_headers(resp),
+            *(extra_headers or []),
+        ]
         sink = StreamSink(req.send, ctype, headers)
 
         async def pump() -> None:
@@ -201,8 +225,13 @@ async def forward(
         await _journal_finish(gw, jid, status, error, meter, backend_name, model_name, route, started)
         # answered only now, so a caller that saw the end of the answer finds the journal row final
         if upstream_error is not None:
-            await send_bytes(req.send, upstream_error.status, (upstream_error.body or "{}").encode(),
-                             "application/json", [req.overhead_header(time.perf_counter() - started)])
+            await send_bytes(
+                req.send,
+                upstream_error.status,
+                (upstream_error.body or "{}").encode(),
+                "application/json",
+                [req.overhead_header(time.perf_counter() - started)],
+            )
         elif sink is not None and status != "cancelled" and (sink.started or status == "ok"):
             if error is not None and "event-stream" in sink.media_type:
                 await sink.write(_stream_error(req.dialect, error))
@@ -219,24 +248,56 @@ def _stream_error(dialect: str, exc: OffloadError) -> bytes:
     return OpenAIStreamEncoder("").error(exc)
 
 
-async def _journal_finish(gw: Gateway, jid: str, status: str, error: OffloadError | None, meter: UsageMeter,
-                          backend_name: str, model_name: str, route: dict[str, Any], started: float) -> None:
+async def _journal_finish(
+    gw: Gateway,
+    jid: str,
+    status: str,
+    error: OffloadError | None,
+    meter: UsageMeter,
+    backend_name: str,
+    model_name: str,
+    route: dict[str, Any],
+    started: float,
+) -> None:
     engine = gw.engine
     text = "".join(meter.text)
     model = meter.model or model_name
-    attempt = Attempt(n=1, backend=backend_name, model=model,
-                      status="ok" if status == "ok" else ("cancelled" if status == "cancelled" else "error"),
-                      detail=error.message if error else "", latency_s=time.perf_counter() - started,
-                      usage=meter.usage)
+    attempt = Attempt(
+        n=1,
+        backend=backend_name,
+        model=model,
+        status="ok" if status == "ok" else ("cancelled" if status == "cancelled" else "error"),
+        detail=error.message if error else "",
+        latency_s=time.perf_counter() - started,
+        usage=meter.usage,
+    )
     try:
         cost = engine.prices.cost_usd(model, meter.usage)
     except Exception:
         cost = None
     await engine.journal.arecord_attempt(jid, attempt, cost_equiv_usd=cost, local=False)
     if status == "ok":
-        await engine.journal.afinish(jid, status="ok", response={"content": text, "model": model}, usage=meter.usage,
-                                     model=model, backend=backend_name, verdict="not_run", route=route, local=False)
+        await engine.journal.afinish(
+            jid,
+            status="ok",
+            response={"content": text, "model": model},
+            usage=meter.usage,
+            model=model,
+            backend=backend_name,
+            verdict="not_run",
+            route=route,
+            local=False,
+        )
     else:
         err = error.to_dict() if error else {"code": "cancelled", "message": "client disconnected"}
-        await engine.journal.afinish(jid, status=status, error=err, usage=meter.usage, model=model,
-                                     backend=backend_name, route=route, local=False, partial_output=text or None)
+        await engine.journal.afinish(
+            jid,
+            status=status,
+            error=err,
+            usage=meter.usage,
+            model=model,
+            backend=backend_name,
+            route=route,
+            local=False,
+            partial_output=text or None,
+        )

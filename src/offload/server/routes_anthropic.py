@@ -28,13 +28,17 @@ def _local_target(gw: Gateway, creq: ChatRequest, target: str) -> ModelSpec:
     if target == "local":
         spec = pick_local_model(gw.engine.config, creq)
         if spec is None:
-            raise UnknownModel(f"no local model can answer {creq.model!r}",
-                               hint="add a local model to offload.toml or configure a cloud anthropic backend")
+            raise UnknownModel(
+                f"no local model can answer {creq.model!r}",
+                hint="add a local model to offload.toml or configure a cloud anthropic backend",
+            )
         return spec
     spec = gw.engine.config.model(target)
     if spec is None:
-        raise UnknownModel(f"[policy.claude_code] sends this request to {target!r}, which is not in the inventory",
-                           hint="name an inventory model, 'local' or 'cloud'")
+        raise UnknownModel(
+            f"[policy.claude_code] sends this request to {target!r}, which is not in the inventory",
+            hint="name an inventory model, 'local' or 'cloud'",
+        )
     return spec
 
 
@@ -47,8 +51,9 @@ async def messages(gw: Gateway, req: Request) -> None:
     config = gw.engine.config
     if is_claude_model(creq.model) and config.model(creq.model) is None:
         policy = gw.scenario_policy
-        scenario = detect_scenario(body, tokens=estimate_tokens(creq.all_text()),
-                                   long_context_tokens=policy.long_context_tokens)
+        scenario = detect_scenario(
+            body, tokens=estimate_tokens(creq.all_text()), long_context_tokens=policy.long_context_tokens
+        )
         target = policy.target(scenario)
         creq.metadata["scenario"] = scenario
         ctx.hints.setdefault("scenario", scenario)
@@ -56,15 +61,27 @@ async def messages(gw: Gateway, req: Request) -> None:
         if target == "cloud":
             cloud = gw.cloud_backend("anthropic")
             if cloud is not None:
-                await forward(gw, req, ctx, backend_name=cloud, body=body, raw=raw, upstream_model=None,
-                              model_name=creq.model, stream=creq.stream, scenario=scenario, extra_headers=headers)
+                await forward(
+                    gw,
+                    req,
+                    ctx,
+                    backend_name=cloud,
+                    body=body,
+                    raw=raw,
+                    upstream_model=None,
+                    model_name=creq.model,
+                    stream=creq.stream,
+                    scenario=scenario,
+                    extra_headers=headers,
+                )
                 return
             target = "local"
         spec = _local_target(gw, creq, target)
         creq.model = spec.name
         if not config.backends[spec.backend].is_cloud:
-            fit = fit_request(creq, context_window=spec.context_window, can_call_tools="tools" in spec.capabilities,
-                              model=spec.name)
+            fit = fit_request(
+                creq, context_window=spec.context_window, can_call_tools="tools" in spec.capabilities, model=spec.name
+            )
             creq = fit.request
             if fit.changes:
                 log.info("fitted a %s request into %s: %s", scenario, spec.name, "; ".join(fit.changes))
@@ -72,12 +89,28 @@ async def messages(gw: Gateway, req: Request) -> None:
     elif gw.has_cloud("anthropic"):
         cand = cloud_candidate(gw, creq, ctx, kind="anthropic")
         if cand is not None:
-            await forward(gw, req, ctx, backend_name=cand.backend, body=body, raw=raw,
-                          upstream_model=cand.model.upstream_name, model_name=cand.model.name, stream=creq.stream)
+            await forward(
+                gw,
+                req,
+                ctx,
+                backend_name=cand.backend,
+                body=body,
+                raw=raw,
+                upstream_model=cand.model.upstream_name,
+                model_name=cand.model.name,
+                stream=creq.stream,
+            )
             return
     input_estimate = estimate_tokens(creq.all_text())
-    await respond_chat(gw, req, creq, ctx, anthropic.render_message,
-                       lambda model: AnthropicStreamEncoder(model, input_tokens=input_estimate), headers)
+    await respond_chat(
+        gw,
+        req,
+        creq,
+        ctx,
+        anthropic.render_message,
+        lambda model: AnthropicStreamEncoder(model, input_tokens=input_estimate),
+        headers,
+    )
 
 
 async def count_tokens(gw: Gateway, req: Request) -> None:

@@ -64,8 +64,9 @@ def make_ctx(req: Request, dialect: str) -> RequestContext:
     """The engine's request context: dialect, client, raw headers (the journal redacts), x-offload-* hints."""
     h = req.headers
     hints = {k[10:]: v for k, v in h.items() if k.startswith("x-offload-") and len(k) > 10}
-    return RequestContext(source="gateway", dialect=dialect, client=detect_client(h.get("user-agent")),
-                          headers=h, hints=hints)
+    return RequestContext(
+        source="gateway", dialect=dialect, client=detect_client(h.get("user-agent")), headers=h, hints=hints
+    )
 
 
 def route_header(model: str, backend: str, attempts: int | None, *, planned: bool = False) -> tuple[bytes, bytes]:
@@ -90,8 +91,12 @@ async def send_error(req: Request, exc: OffloadError, dialect: str | None = None
 
 
 async def respond_chat(
-    gw: Gateway, req: Request, creq: ChatRequest, ctx: RequestContext,
-    render: Callable[[ChatResponse], dict[str, Any]], make_encoder: Callable[[str], Encoder],
+    gw: Gateway,
+    req: Request,
+    creq: ChatRequest,
+    ctx: RequestContext,
+    render: Callable[[ChatResponse], dict[str, Any]],
+    make_encoder: Callable[[str], Encoder],
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Run ``creq`` through the engine and answer in the caller's dialect (JSON or a stream)."""
@@ -99,13 +104,20 @@ async def respond_chat(
         await stream_chat(gw, req, creq, ctx, make_encoder, extra_headers)
         return
     resp: ChatResponse = await run_until_disconnect(req.receive, gw.engine.chat(creq, ctx))
-    headers = [route_header(resp.model, resp.backend, len(resp.attempts)), req.overhead_header(backend_seconds(resp)),
-               *(extra_headers or [])]
+    headers = [
+        route_header(resp.model, resp.backend, len(resp.attempts)),
+        req.overhead_header(backend_seconds(resp)),
+        *(extra_headers or []),
+    ]
     await send_json(req.send, 200, render(resp), headers)
 
 
 async def stream_chat(
-    gw: Gateway, req: Request, creq: ChatRequest, ctx: RequestContext, make_encoder: Callable[[str], Encoder],
+    gw: Gateway,
+    req: Request,
+    creq: ChatRequest,
+    ctx: RequestContext,
+    make_encoder: Callable[[str], Encoder],
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Stream an answer. Errors before the first event are ordinary error responses; after it, the

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 def _check_model(gw: Gateway, name: str) -> None:
     if not gw.knows_model(name):
-        raise UnknownModel(f"model \"{name}\" not found, try pulling it first",
-                           hint=f"offload serves: {', '.join(n for n, _ in gw.model_names())}")
+        raise UnknownModel(
+            f'model "{name}" not found, try pulling it first',
+            hint=f"offload serves: {', '.join(n for n, _ in gw.model_names())}",
+        )
 
 
 async def chat(gw: Gateway, req: Request) -> None:
@@ -31,8 +33,9 @@ async def chat(gw: Gateway, req: Request) -> None:
         _check_model(gw, body["model"])
         await send_json(req.send, 200, ollama.render_load(body["model"], chat=True))
         return
-    await respond_chat(gw, req, creq, make_ctx(req, "ollama"), ollama.render_chat,
-                       lambda model: OllamaStreamEncoder(model, chat=True))
+    await respond_chat(
+        gw, req, creq, make_ctx(req, "ollama"), ollama.render_chat, lambda model: OllamaStreamEncoder(model, chat=True)
+    )
 
 
 async def generate(gw: Gateway, req: Request) -> None:
@@ -42,8 +45,14 @@ async def generate(gw: Gateway, req: Request) -> None:
         _check_model(gw, body["model"])
         await send_json(req.send, 200, ollama.render_load(body["model"], chat=False))
         return
-    await respond_chat(gw, req, creq, make_ctx(req, "ollama"), ollama.render_generate,
-                       lambda model: OllamaStreamEncoder(model, chat=False))
+    await respond_chat(
+        gw,
+        req,
+        creq,
+        make_ctx(req, "ollama"),
+        ollama.render_generate,
+        lambda model: OllamaStreamEncoder(model, chat=False),
+    )
 
 
 async def embed(gw: Gateway, req: Request) -> None:
@@ -77,16 +86,34 @@ async def show(gw: Gateway, req: Request) -> None:
     _check_model(gw, name)
     spec = gw.engine.config.model(name)
     if spec is None:  # a virtual name such as "auto"
-        await send_json(req.send, 200, ollama.render_show(name, context_window=0, capabilities=["completion"],
-                                                          family="offload-router", quantization=None,
-                                                          description="routed by offload's policy"))
+        await send_json(
+            req.send,
+            200,
+            ollama.render_show(
+                name,
+                context_window=0,
+                capabilities=["completion"],
+                family="offload-router",
+                quantization=None,
+                description="routed by offload's policy",
+            ),
+        )
         return
     caps = ["completion"] + [c for c in ("tools", "vision", "thinking") if c in spec.capabilities]
     if "embed" in spec.capabilities or "embed" in spec.roles:
         caps.append("embedding")
-    await send_json(req.send, 200, ollama.render_show(
-        name, context_window=spec.context_window, capabilities=caps, family=spec.backend,
-        quantization=spec.quantization, description=spec.description))
+    await send_json(
+        req.send,
+        200,
+        ollama.render_show(
+            name,
+            context_window=spec.context_window,
+            capabilities=caps,
+            family=spec.backend,
+            quantization=spec.quantization,
+            description=spec.description,
+        ),
+    )
 
 
 async def version(gw: Gateway, req: Request) -> None:

@@ -23,12 +23,27 @@ async def chat_completions(gw: Gateway, req: Request) -> None:
     if gw.has_cloud("openai_compat"):
         cand = cloud_candidate(gw, creq, ctx, kind="openai_compat")
         if cand is not None:
-            await forward(gw, req, ctx, backend_name=cand.backend, body=body, raw=raw,
-                          upstream_model=cand.model.upstream_name, model_name=cand.model.name, stream=creq.stream)
+            await forward(
+                gw,
+                req,
+                ctx,
+                backend_name=cand.backend,
+                body=body,
+                raw=raw,
+                upstream_model=cand.model.upstream_name,
+                model_name=cand.model.name,
+                stream=creq.stream,
+            )
             return
     include_usage = bool(creq.metadata.get("include_usage"))
-    await respond_chat(gw, req, creq, ctx, openai.render_chat_response,
-                       lambda model: OpenAIStreamEncoder(model, include_usage=include_usage))
+    await respond_chat(
+        gw,
+        req,
+        creq,
+        ctx,
+        openai.render_chat_response,
+        lambda model: OpenAIStreamEncoder(model, include_usage=include_usage),
+    )
 
 
 async def embeddings(gw: Gateway, req: Request) -> None:

@@ -116,8 +116,9 @@ class SecurityMiddleware:
         self._hosts = host_allowlist(settings, bound_host)
         self._origins = frozenset(o.rstrip("/").lower() for o in settings.allowed_origins)
 
-    async def _refuse(self, send: Send, dialect: str, exc: OffloadError, extra: list[tuple[bytes, bytes]] | None = None
-                      ) -> None:
+    async def _refuse(
+        self, send: Send, dialect: str, exc: OffloadError, extra: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         status, body = render_error(dialect, exc)
         headers = list(extra or [])
         if status == 401:
@@ -142,7 +143,7 @@ class SecurityMiddleware:
         scope["offload.t0"] = time.perf_counter()
         path: str = scope["path"]
         dialect = dialect_for_path(path)
-        host = origin = auth = xkey = ctype = clen = None
+        host = origin = auth = xkey = ctype = clen = chunked = None
         for k, v in scope["headers"]:
             if k == b"host":
                 host = v.decode("latin-1")
@@ -156,30 +157,58 @@ class SecurityMiddleware:
                 ctype = v.decode("latin-1")
             elif k == b"content-length":
                 clen = v
+            elif k == b"transfer-encoding":
+                chunked = v
         if self._hosts is not None and (host is None or _host_name(host) not in self._hosts):
-            await self._refuse(send, dialect, BadHost(
-                "this gateway does not answer to that Host header",
-                hint="call it as localhost / 127.0.0.1, or add the name to [server] allowed_hosts"))
+            await self._refuse(
+                send,
+                dialect,
+                BadHost(
+                    "this gateway does not answer to that Host header",
+                    hint="call it as localhost / 127.0.0.1, or add the name to [server] allowed_hosts",
+                ),
+            )
             return
         if origin is not None and not self._origin_ok(origin):
-            await self._refuse(send, dialect, Forbidden(
-                "requests from this Origin are not allowed",
-                hint="browser pages may only call offload from a local origin or one in [server] allowed_origins"))
+            await self._refuse(
+                send,
+                dialect,
+                Forbidden(
+                    "requests from this Origin are not allowed",
+                    hint="browser pages may only call offload from a local origin or one in [server] allowed_origins",
+                ),
+            )
             return
         if self._key is not None and path != "/":
             token = auth[7:].strip() if auth and auth[:7].lower() == "bearer " else None
             if not (_key_matches(token, self._key) or _key_matches(xkey, self._key)):
-                await self._refuse(send, dialect, AuthError(
-                    "missing or wrong API key",
-                    hint="send the key from $" + (self.settings.api_key_env or "OFFLOAD_API_KEY")
-                    + " as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"))
+                await self._refuse(
+                    send,
+                    dialect,
+                    AuthError(
+                        "missing or wrong API key",
+                        hint="send the key from $"
+                        + (self.settings.api_key_env or "OFFLOAD_API_KEY")
+                        + " as 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
+                    ),
+                )
                 return
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            if not (ctype and _is_json_type(ctype)) and not (
-                dialect == "ollama" and (ctype is None or ctype.startswith("application/x-www-form-urlencoded"))
+        if scope["method"] == "POST":
+            has_body = chunked is not None or (clen is not None and clen.strip() != b"0")
+            if (
+                has_body
+                and not (ctype and _is_json_type(ctype))
+                and not (
+                    dialect == "ollama" and (ctype is None or ctype.startswith("application/x-www-form-urlencoded"))
+                )
             ):
-                await self._refuse(send, dialect, UnsupportedMediaType(
-                    f"unsupported content type {ctype or '(none)'!r}", hint="send the body as application/json"))
+                await self._refuse(
+                    send,
+                    dialect,
+                    UnsupportedMediaType(
+                        f"unsupported content type {ctype or '(none)'!r}", hint="send the body as application/json"
+                    ),
+                )
                 return
             if clen is not None:
                 try:
@@ -187,9 +216,15 @@ class SecurityMiddleware:
                 except ValueError:
                     n = -1
                 if n < 0 or n > self.max_body:
-                    await self._refuse(send, dialect, PayloadTooLarge(
-                        f"the request body is larger than {self.max_body} bytes",
-                        hint="raise [server] max_body_bytes in offload.toml, or send less"), [(b"connection", b"close")])
+                    await self._refuse(
+                        send,
+                        dialect,
+                        PayloadTooLarge(
+                            f"the request body is larger than {self.max_body} bytes",
+                            hint="raise [server] max_body_bytes in offload.toml, or send less",
+                        ),
+                        [(b"connection", b"close")],
+                    )
                     return
             receive = self._limited(receive)
         await self.app(scope, receive, send)
@@ -204,8 +239,10 @@ class SecurityMiddleware:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > limit:
-                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes",
-                                          hint="raise [server] max_body_bytes in offload.toml, or send less")
+                    raise PayloadTooLarge(
+                        f"the request body is larger than {limit} bytes",
+                        hint="raise [server] max_body_bytes in offload.toml, or send less",
+                    )
             return msg
 
         return limited

@@ -1,0 +1,9 @@
+"""Counters."""
+
+
+def count_words(text: str) -> int:
+    return len(text.split())
+
+
+def count_chars(text: str) -> int:
+    return len(text)

@@ -1,0 +1,5 @@
+"""Users."""
+
+from users.store import get_user, get_users
+
+__all__ = ["get_user", "get_users"]

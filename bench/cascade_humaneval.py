@@ -9,7 +9,8 @@ accepted was right. Per setting, side by side:
 * locally solved — accepted and passing the hidden tests (the answers the cloud was really spared);
 * acceptance precision — accepted answers that pass the hidden tests (target >= 0.98);
 * rejected but correct — a candidate was right but the checks did not accept it (escalated needlessly);
-* unverifiable — no examples to run, or an example the candidates suggest is wrong (the policy decides);
+* unverifiable / unsure — no examples to run, an example the candidates suggest is wrong, or an answer that
+  passed the examples but crashed next to them (the policy decides; here: not accepted);
 * seconds per problem — generation plus verification.
 
 Settings (``--settings``, comma-separated; generations are shared between settings and cached with ``--cache``)::
@@ -229,7 +230,7 @@ class Outcome:
 
     task_id: str
     setting: str
-    status: str  # accepted | rejected | disagree | unverifiable | suspect-example
+    status: str  # accepted | rejected | disagree | unsure | unverifiable | suspect-example
     accepted_correct: bool | None = None
     any_correct: bool = False
     candidates: int = 0
@@ -239,18 +240,22 @@ class Outcome:
     accepted_program: str | None = field(default=None, repr=False)
 
 
-def decide(examples: list[Any], runs: list[ProbeRun]) -> tuple[int | None, str, str]:
-    """Precision first: accept only when at least one candidate passes and every passing one agrees."""
-    verdicts = [examples_verdict(examples, run) for run in runs]
-    passing = [i for i, v in enumerate(verdicts) if v.ok]
-    if not passing:
+def decide(examples: list[Any], runs: list[ProbeRun], source: str) -> tuple[int | None, str, str]:
+    """Precision first. Candidates that pass every example and fail no extra check are *plausible*; accept
+    when they all behave alike on every probe and either one of them is fully verified or at least two
+    distinct programs agree (then a crash on an edge input is shared, so probably outside the task)."""
+    verdicts = [examples_verdict(examples, run, source=source) for run in runs]
+    plausible = [i for i, v in enumerate(verdicts) if v.ok is not False]
+    if not plausible:
         suspects = suspect_examples(runs, len(examples))
         if suspects:
             return None, "suspect-example", f"every candidate disagrees only with example {suspects[0] + 1}"
         return None, "rejected", verdicts[0].detail if verdicts else "no runnable candidate"
-    if len({runs[i].signature() for i in passing}) > 1:
-        return None, "disagree", f"{len(passing)} passing candidates behave differently on extra inputs"
-    return passing[0], "accepted", verdicts[passing[0]].detail
+    if len({runs[i].signature() for i in plausible}) > 1:
+        return None, "disagree", f"{len(plausible)} plausible candidates behave differently on extra inputs"
+    if any(verdicts[i].ok for i in plausible) or len(plausible) >= 2:
+        return plausible[0], "accepted", verdicts[plausible[0]].detail
+    return None, "unsure", verdicts[plausible[0]].detail
 
 
 async def run_setting(gen: Generator, checker: Verifier, problem: dict[str, Any], setting: Setting) -> Outcome:
@@ -272,13 +277,15 @@ async def run_setting(gen: Generator, checker: Verifier, problem: dict[str, Any]
     probes = example_probes(examples, prompt)
     distinct = sorted(set(programs))
     runs = await checker.runs(problem, probes, distinct)
-    chosen, out.status, out.detail = decide(examples, runs)
+    chosen, out.status, out.detail = decide(examples, runs, prompt)
     if chosen is None and setting.repair and out.status == "rejected":
         first = next((t for s, t in answers if s == GREEDY_CHAT), answers[0][1])
         first_program = program_for(first, problem)
         feedback = out.detail
         if first_program in distinct:
-            feedback = examples_verdict(examples, runs[distinct.index(first_program)]).feedback or feedback
+            feedback = (
+                examples_verdict(examples, runs[distinct.index(first_program)], source=prompt).feedback or feedback
+            )
         text, seconds = await gen.answer(problem, GREEDY_CHAT, [(first, REPAIR_TEMPLATE.format(feedback=feedback))])
         out.seconds += seconds
         out.candidates += 1
@@ -286,7 +293,7 @@ async def run_setting(gen: Generator, checker: Verifier, problem: dict[str, Any]
         if repaired:
             out.programs.append(repaired)
             run = (await checker.runs(problem, probes, [repaired]))[0]
-            if examples_verdict(examples, run).ok:
+            if examples_verdict(examples, run, source=prompt).ok:
                 distinct, chosen, out.status, out.detail = [repaired], 0, "accepted", "passed after one repair round"
     out.seconds += time.perf_counter() - started
     out.accepted_program = distinct[chosen] if chosen is not None else None
@@ -338,7 +345,7 @@ async def run_bench(
             s.any_correct += o.any_correct
             s.accepted += o.status == "accepted"
             s.solved += bool(o.accepted_correct)
-            s.unverifiable += o.status in ("unverifiable", "suspect-example")
+            s.unverifiable += o.status in ("unverifiable", "suspect-example", "unsure")
             s.rejected_but_correct += o.status != "accepted" and o.any_correct
             if rows is not None:
                 row = {k: v for k, v in o.__dict__.items() if k not in ("programs", "accepted_program")}
@@ -359,7 +366,7 @@ def render(summaries: dict[str, Summary]) -> str:
         ("accepted", [str(s.accepted) for s in summaries.values()]),
         ("acceptance precision", ["—" if s.precision is None else f"{s.precision:.3f}" for s in summaries.values()]),
         ("rejected but correct", [str(s.rejected_but_correct) for s in summaries.values()]),
-        ("unverifiable", [str(s.unverifiable) for s in summaries.values()]),
+        ("unverifiable / unsure", [str(s.unverifiable) for s in summaries.values()]),
         ("any candidate correct (oracle)", [str(s.any_correct) for s in summaries.values()]),
         ("seconds per problem", [f"{s.seconds / max(s.problems, 1):.1f}" for s in summaries.values()]),
     ]

@@ -152,7 +152,7 @@ class Engine:
         return await self.journal.abegin(
             request.model_dump(mode="json", exclude={"metadata"}) | {"metadata": _safe_meta(request.metadata)},
             source=ctx.source,
-            model_requested=request.model,
+            model_requested=str(request.metadata.get("requested_model") or request.model),
             dialect=ctx.dialect,
             client=ctx.client,
             kind=kind,

@@ -184,9 +184,19 @@ ABS_PROMPT = '''def distance(a: int, b: int) -> int:
 
 
 def test_extra_probes_are_next_to_the_examples() -> None:
-    calls = extra_probes(extract_examples(ABS_PROMPT, "distance"), ABS_PROMPT)
-    assert {"distance(2, 5)", "distance(4, 5)", "distance(3, 4)", "distance(3, 6)"} <= set(calls)
-    assert "distance(3, 5)" not in calls
+    probes = extra_probes(extract_examples(ABS_PROMPT, "distance"), ABS_PROMPT)
+    calls = {p.call for p in probes}
+    assert {"distance(2, 5)", "distance(4, 5)", "distance(3, 4)", "distance(3, 6)"} <= calls
+    assert "distance(3, 5)" not in calls and {p.kind for p in probes} == {"near"}
+    edges = extra_probes(extract_examples(UNIQUE_PROMPT, "unique"), UNIQUE_PROMPT)
+    assert {(p.call, p.kind) for p in edges} >= {("unique([])", "edge"), ("unique([5])", "edge")}
+
+
+async def test_a_crash_next_to_the_examples_makes_it_unverified() -> None:
+    crashes_on_empty = "def unique(l):\n    m = max(l)\n    return sorted(set(l))"
+    examples = extract_examples(UNIQUE_PROMPT, "unique")
+    verdict = await ExamplesVerifier(examples, source=UNIQUE_PROMPT).verify(REQ, fenced(crashes_on_empty))
+    assert verdict.ok is None and "unique([])" in verdict.detail
 
 
 async def test_wrong_type_on_a_neighbour_is_rejected() -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from offload.backends.base import Capabilities
-from offload.backends.embedded_request import grammar_text, sampling_kwargs, to_llama_messages
+from offload.backends.embedded_request import grammar_text, runtime, sampling_kwargs, to_llama_messages
 from offload.config import EMBEDDED_MODEL, BackendConfig
 from offload.errors import BackendError, InvalidRequest, ModelLoadError, OffloadError
 from offload.types import (
@@ -144,10 +144,10 @@ class EmbeddedBackend:
     def _ensure_loaded(self) -> OffloadLlama:
         """Load the model (worker thread, under the lock)."""
         if self._llm is None:
-            from offload.backends.embedded_llama import load_model
-
             path = self.model_path  # raises ModelLoadError when the bundled model is missing
-            self._llm = load_model(path, n_ctx=self.config.n_ctx, n_threads=self.config.n_threads, backend=self.name)
+            self._llm = runtime().load_model(
+                path, n_ctx=self.config.n_ctx, n_threads=self.config.n_threads, backend=self.name
+            )
         return self._llm
 
     def _load(self) -> None:
@@ -157,9 +157,7 @@ class EmbeddedBackend:
     def _grammar(self, llm: OffloadLlama, gbnf: str) -> Any:
         grammar = self._grammars.get(gbnf)
         if grammar is None:
-            from offload.backends.embedded_llama import compile_grammar
-
-            grammar = compile_grammar(llm, gbnf)
+            grammar = runtime().compile_grammar(llm, gbnf)
             if len(self._grammars) >= _GRAMMAR_CACHE_SIZE:
                 self._grammars.pop(next(iter(self._grammars)))
             self._grammars[gbnf] = grammar
@@ -177,8 +175,7 @@ class EmbeddedBackend:
 
     def _run(self, job: _Job) -> ChatResponse:
         """Generate one answer (worker thread). Stops early when ``job.cancel`` is set."""
-        from offload.backends.embedded_llama import GenerationAborted
-
+        Aborted = runtime().GenerationAborted  # noqa: N806
         with self._lock:
             llm = self._ensure_loaded()
             gen_start = time.perf_counter()
@@ -190,7 +187,7 @@ class EmbeddedBackend:
             llm.last_prompt_tokens = llm.last_completion_tokens = 0
             try:
                 if job.cancel.is_set():
-                    raise GenerationAborted
+                    raise Aborted
                 kwargs = dict(job.params)
                 if job.gbnf is not None:
                     kwargs["grammar"] = self._grammar(llm, job.gbnf)
@@ -207,8 +204,8 @@ class EmbeddedBackend:
                     if choice.get("finish_reason") == "length":
                         finish = "length"
                     if job.cancel.is_set():
-                        raise GenerationAborted
-            except GenerationAborted:
+                        raise Aborted
+            except Aborted:
                 finish = "cancelled"
             except OffloadError:
                 raise
@@ -309,9 +306,7 @@ class EmbeddedBackend:
             ) from exc
         facts: dict[str, Any] = {}
         if self._llm is not None:
-            from offload.backends.embedded_llama import model_facts
-
-            facts = model_facts(self._llm)
+            facts = runtime().model_facts(self._llm)
         quant = facts.pop("quantization", None)
         if quant is None and (m := _QUANT_RE.search(path.name)):
             quant = m.group(1).upper()

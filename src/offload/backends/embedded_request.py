@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import json
+from types import ModuleType
 from typing import Any
 
-from offload.errors import InvalidRequest, UnsupportedContent
+from offload.errors import InvalidRequest, ModelLoadError, UnsupportedContent
 from offload.types import ChatRequest
 
 #: ``max_tokens`` when the request sets none (llama.cpp further caps it at what is left of the context).
@@ -67,11 +68,23 @@ def sampling_kwargs(request: ChatRequest) -> dict[str, Any]:
     return kw
 
 
+def runtime() -> ModuleType:
+    """:mod:`offload.backends.embedded_llama`, imported on first use (it loads llama.cpp's native library)."""
+    try:
+        from offload.backends import embedded_llama
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the embedded backend needs llama-cpp-python, which cannot be imported: {exc}",
+            backend="embedded",
+            hint="install it with 'pip install llama-cpp-python', or set defaults.embedded = false in offload.toml",
+        ) from exc
+    return embedded_llama
+
+
 @functools.lru_cache(maxsize=_GBNF_CACHE_SIZE)
 def _gbnf(kind: str, schema_json: str | None) -> str:
-    from offload.backends.embedded_llama import gbnf_for
-
-    return gbnf_for(kind, json.loads(schema_json) if schema_json else None)
+    gbnf: str = runtime().gbnf_for(kind, json.loads(schema_json) if schema_json else None)
+    return gbnf
 
 
 def grammar_text(request: ChatRequest) -> str | None:
@@ -83,4 +96,4 @@ def grammar_text(request: ChatRequest) -> str | None:
     return _gbnf(fmt.type, schema)
 
 
-__all__ = ["DEFAULT_MAX_TOKENS", "grammar_text", "sampling_kwargs", "to_llama_messages"]
+__all__ = ["DEFAULT_MAX_TOKENS", "grammar_text", "runtime", "sampling_kwargs", "to_llama_messages"]

@@ -113,9 +113,9 @@ def parse_edits(answer: str, files: Mapping[str, str], *, entry_point: str | Non
     only = next(iter(files)) if len(files) == 1 else None
     if only is not None and only.endswith(".py") and only not in edits:
         # one-file repository: the answer's code belongs to that file, whatever the model called it
-        code = extract_python(answer, [entry_point] if entry_point else [])
-        if code and code.strip():
-            edits = {only: code}
+        found = extract_python(answer, [entry_point] if entry_point else [])
+        if found and found.strip():
+            edits = {only: found}
     return [FileEdit(p, c) for p, c in edits.items()]
 
 

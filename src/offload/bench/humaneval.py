@@ -29,7 +29,10 @@ def humaneval_task(problem: Mapping[str, Any]) -> BenchTask:
         f"Keep its name and signature. Write the whole file, including its imports.\n"
     )
     test = (
-        f"from solution import {entry}\n\n"
+        # HumanEval's harness runs the test in the namespace of the solution (some tests call its helpers)
+        "import solution as _solution\n\n"
+        "globals().update({k: v for k, v in vars(_solution).items() if not k.startswith('__')})\n"
+        f"from solution import {entry}  # noqa: E402\n\n"
         f"{problem['test']}\n\n"
         f"def test_{_ident(problem['task_id'])}():\n"
         f"    check({entry})\n"

@@ -114,7 +114,9 @@ def summarize(rows: Iterable[CaseResult], k: int | None = None) -> list[ProfileS
                 malformed=sum(r.malformed for r in rs),
                 syntax_errors=sum(r.syntax_errors for r in rs),
                 test_timeouts=sum(r.test_timeouts for r in rs),
-                terminal={reason: c for reason in TERMINAL_REASONS if (c := sum(r.terminal_reason == reason for r in rs))},
+                terminal={
+                    reason: c for reason in TERMINAL_REASONS if (c := sum(r.terminal_reason == reason for r in rs))
+                },
             )
         )
     out.sort(key=lambda s: (s.suite, -s.pass_rate, s.seconds_per_case))

@@ -80,7 +80,7 @@ class Profile(_Strict):
     description: str = ""
     builder: RoleSpec
     planner: RoleSpec | None = None
-    budget: Budget = Field(default_factory=Budget)
+    budget: Budget = Field(default_factory=lambda: Budget.model_validate({}))
     backends: dict[str, BackendConfig] = Field(default_factory=dict)
     source: str | None = Field(None, exclude=True)
 

@@ -86,6 +86,7 @@ class RoleClient:
 def resolve_roles(profile: Profile, engine: Engine) -> dict[str, RoleClient]:
     """Bind each role of ``profile`` to a backend: offload.toml's first, else the profile's ``[backends]``."""
     private: dict[tuple[str, int | None], Backend] = {}
+    key: tuple[str, int | None]
     out: dict[str, RoleClient] = {}
     for role, spec in profile.roles().items():
         inventory = engine.config.model(spec.model)

@@ -39,7 +39,9 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends: rounding must not leave 1 - 1e-16
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -68,7 +70,7 @@ def mcnemar_chi2(b: int, c: int, *, continuity: bool = True) -> tuple[float, flo
     n = b + c
     if n == 0:
         return (0.0, 1.0)
-    diff = abs(b - c)
+    diff = float(abs(b - c))
     if continuity:
         diff = max(0.0, diff - 1.0)
     stat = diff * diff / n

@@ -208,6 +208,13 @@ def _expand(name: str, fn: Callable[..., Any]) -> Iterator[tuple[str, Callable[.
         yield f"{name}[{i}]", fn, kw
 
 
+def _closer(gen: Iterator[Any]) -> Callable[[], None]:
+    def close() -> None:
+        next(gen, None)
+
+    return close
+
+
 def _call(fn: Callable[..., Any], given: dict[str, Any], module: types.ModuleType, root: Path) -> None:
     cleanups: list[Callable[[], None]] = []
     kwargs = dict(given)
@@ -226,7 +233,7 @@ def _call(fn: Callable[..., Any], given: dict[str, Any], module: types.ModuleTyp
                 if inspect.isgenerator(value):
                     gen = value
                     value = next(gen)
-                    cleanups.append(lambda g=gen: next(g, None))
+                    cleanups.append(_closer(gen))
                 kwargs[pname] = value
             else:
                 raise RuntimeError(

@@ -120,7 +120,8 @@ def _tool_result(block: dict[str, Any], where: str) -> Message:
 
 
 def _document_text(block: dict[str, Any]) -> str:
-    src = block.get("source") if isinstance(block.get("source"), dict) else {}
+    raw = block.get("source")
+    src: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if src.get("type") == "text" and isinstance(src.get("data"), str):
         return src["data"]
     if block.get("type") == "search_result":

@@ -43,7 +43,7 @@ class AnthropicStreamEncoder:
 
     def start(self) -> bytes:
         self._started = True
-        message = {
+        message: dict[str, Any] = {
             "id": self.id,
             "type": "message",
             "role": "assistant",

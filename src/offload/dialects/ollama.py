@@ -191,7 +191,8 @@ def parse_generate_request(body: dict[str, Any]) -> ChatRequest | None:
         common["options"]["suffix"] = suffix
     if opt_bool(body, "raw"):
         common["options"]["raw"] = True
-    parts: list[ContentPart] = ([TextPart(text=prompt)] if prompt else []) + images
+    parts: list[ContentPart] = [TextPart(text=prompt)] if prompt else []
+    parts += images
     return ChatRequest(
         model=model, messages=[Message(role="user", content=parts)], system=opt_str(body, "system"), **common
     )

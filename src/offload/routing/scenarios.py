@@ -54,7 +54,8 @@ def detect_scenario(
     body: Mapping[str, Any], *, tokens: int, long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
 ) -> Scenario:
     """Classify one Claude Code ``/v1/messages`` body (``tokens`` = the prompt's estimated size)."""
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    raw_tools = body.get("tools")
+    tools: list[Any] = raw_tools if isinstance(raw_tools, list) else []
     if any(isinstance(t, dict) and str(t.get("type", "")).startswith("web_search") for t in tools):
         return "web_search"
     if _has_image(body.get("messages")):
@@ -62,11 +63,13 @@ def detect_scenario(
     if tokens > long_context_tokens:
         return "long_context"
     model = str(body.get("model", ""))
-    oc = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    raw_oc = body.get("output_config")
+    oc: dict[str, Any] = raw_oc if isinstance(raw_oc, dict) else {}
     structured = oc.get("format") is not None or body.get("output_format") is not None
     if "haiku" in model or (not tools and structured):
         return "background"
-    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    raw_thinking = body.get("thinking")
+    thinking: dict[str, Any] = raw_thinking if isinstance(raw_thinking, dict) else {}
     if thinking.get("type") == "enabled" and thinking.get("budget_tokens"):
         return "thinking"
     return "main_loop"
@@ -85,7 +88,7 @@ class ScenarioPolicy:
 
 def scenario_policy(policy_section: Any, *, cloud_configured: bool) -> ScenarioPolicy:
     """Defaults (see the module docstring) overlaid with ``[policy.claude_code]`` when present."""
-    targets = {s: ("cloud" if cloud_configured and s != "background" else "local") for s in SCENARIOS}
+    targets: dict[str, str] = {s: ("cloud" if cloud_configured and s != "background" else "local") for s in SCENARIOS}
     raw = policy_section
     if raw is not None and not isinstance(raw, Mapping):
         raw = raw.model_dump() if hasattr(raw, "model_dump") else vars(raw)

@@ -676,32 +676,39 @@ def stated_properties(examples: list[Example], source: str) -> tuple[str, ...]:
     return tuple(props)
 
 
-def _variants(value: object, fixed_length: bool) -> list[object]:
+def _variants(value: object, fixed_length: bool) -> list[tuple[object, str]]:
+    """Inputs next to one argument, with their tier: "near" (ints ±1, an int list's last element +1 or
+    dropped, a string shortened by one) or "edge" (one element, empty)."""
     if isinstance(value, bool):
         return []
     if isinstance(value, int):
-        return [value - 1, value + 1]
+        return [(value - 1, "near"), (value + 1, "near")]
     if isinstance(value, list) and value and all(type(x) is int for x in value):
         bumped = [*value[:-1], value[-1] + 1]
-        return [bumped] if fixed_length else [value[:-1], bumped]
+        if fixed_length:
+            return [(bumped, "near")]
+        return [(value[:-1], "near"), (bumped, "near"), (value[:1], "edge"), ([], "edge")]
+    if isinstance(value, list) and value and not fixed_length:
+        return [(value[:1], "edge"), ([], "edge")]
     if isinstance(value, str) and len(value) > 1 and not fixed_length:
-        return [value[:-1]]
+        return [(value[:-1], "near"), (value[:1], "edge"), ("", "edge")]
     return []
 
 
-def extra_probes(examples: list[Example], source: str, *, limit: int = _MAX_EXTRA) -> list[str]:
-    """Calls next to the examples' (each int ±1, a list's last element +1 or dropped, a string shortened) and
-    at numbers the task text names, for checking behaviour (no crash, result type, stated properties)."""
+def extra_probes(examples: list[Example], source: str, *, limit: int = _MAX_EXTRA) -> list[Probe]:
+    """Calls next to the examples' ("near": each int ±1, an int list's last element +1 or dropped, a string
+    shortened; "edge": one element, empty) and at numbers the task text names ("near"), for checking
+    behaviour — no crash, a result type the examples have, the stated properties — not values."""
     seen = {ex.call for ex in examples}
-    per_example: list[list[str]] = []
+    per_example: list[list[tuple[str, str]]] = []
     direct = [d for d in (_direct_call(ex.call) for ex in examples if ex.mode == "value") if d]
     for name, args in direct:
         calls = []
         sized = [len(a) for a in args if isinstance(a, list | str)]
         paired = len(sized) >= 2 and len(set(sized)) == 1  # e.g. two lists of equal length: keep lengths
         for i, arg in enumerate(args):
-            for variant in _variants(arg, paired):
-                calls.append(f"{name}({', '.join(repr(a) for a in [*args[:i], variant, *args[i + 1 :]])})")
+            for variant, tier in _variants(arg, paired):
+                calls.append((f"{name}({', '.join(repr(a) for a in [*args[:i], variant, *args[i + 1 :]])})", tier))
         per_example.append(calls)
     stated = {repr(a) for _, args in direct for a in args} | {ex.expected for ex in examples}
     numbers = sorted({int(n) for n in re.findall(r"(?<![\w.\[,])-?\d{1,6}(?![\w.])", source)} - {0})
@@ -710,14 +717,15 @@ def extra_probes(examples: list[Example], source: str, *, limit: int = _MAX_EXTR
         name, args = direct[0]
         int_pos = [i for i, a in enumerate(args) if type(a) is int]
         if int_pos:
-            per_example.append([f"{name}({', '.join(repr(n if j == int_pos[0] else a) for j, a in enumerate(args))})"
-                                for n in numbers])  # fmt: skip
-    out: list[str] = []
+            per_example.append([(f"{name}({', '.join(repr(n if j == int_pos[0] else a) for j, a in enumerate(args))})",
+                                 "near") for n in numbers])  # fmt: skip
+    out: list[Probe] = []
     for round_ in range(max((len(c) for c in per_example), default=0)):
         for calls in per_example:
-            if round_ < len(calls) and calls[round_] not in seen and len(out) < limit:
-                seen.add(calls[round_])
-                out.append(calls[round_])
+            if round_ < len(calls) and calls[round_][0] not in seen and len(out) < limit:
+                call, tier = calls[round_]
+                seen.add(call)
+                out.append(Probe(call, kind=tier))
     return out
 
 
@@ -734,15 +742,18 @@ def example_probes(examples: list[Example], source: str, *, extra_checks: bool =
     checks = stated_properties(examples, source) if extra_checks else ()
     probes = [Probe.from_example(ex, checks) for ex in examples]
     if extra_checks:
-        probes += [Probe(call, kind="extra", checks=checks) for call in extra_probes(examples, source)]
+        probes += [Probe(p.call, kind=p.kind, checks=checks) for p in extra_probes(examples, source)]
     return probes
 
 
-def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "examples") -> Verdict:
-    """Judge a :class:`ProbeRun` of :func:`example_probes`: the first failing example (with expected and
-    actual) fails it; so does an extra input whose result has a type no example has, or breaks a stated
-    property. A crash or timeout on an extra input makes it unverified (``ok=None``): the input may lie
-    outside what the task promises, but the answer is no longer sure enough to accept on its own."""
+def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "examples", source: str = "") -> Verdict:
+    """Judge a :class:`ProbeRun` of :func:`example_probes`.
+
+    Fails on the first failing example (feedback: call, expected, actual); on a "near" extra input whose
+    result has a type no example has; on any extra input breaking a stated property. Unverified (``ok=None``)
+    when an extra input crashes or hangs, or an "edge" input (empty, one element) gives an unexpected type:
+    such inputs may lie outside what the task promises, but the answer is no longer sure enough to accept.
+    """
     if not run.loaded:
         return Verdict(False, verifier, _short(run.load_error), feedback=f"The code failed to run: {run.load_error}")
     for ex, res in zip(examples, run.results, strict=False):
@@ -750,21 +761,24 @@ def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "ex
             text = _feedback(ex, res)
             return Verdict(False, verifier, _short(text), feedback=text)
     allowed = {_family(ast.literal_eval(ex.expected)) for ex in examples if ex.mode == "value"}
+    if re.search(r"\bNone\b", source):
+        allowed.add("None")
     extras = list(zip(run.probes[len(examples) :], run.results[len(examples) :], strict=False))
     unsure = ""
     for probe, res in extras:
-        if res.status != "ok" and not unsure:
-            unsure = f"`{probe.call}` {res.value if res.status == 'error' else 'did not finish'}"
-        if res.status == "ok" and allowed and res.family not in allowed:
-            text = (f"`{probe.call}` returned {res.value} (a {res.family}); "
-                    f"the examples return {'/'.join(sorted(allowed))}.")  # fmt: skip
-            return Verdict(False, verifier, _short(text), feedback=text)
         if res.failed_checks:
             text = f"`{probe.call}` returned {res.value}, which is not {' and '.join(res.failed_checks)} as the task states."
             return Verdict(False, verifier, _short(text), feedback=text)
+        odd_type = res.status == "ok" and allowed and res.family not in allowed
+        if odd_type and probe.kind != "edge":
+            text = (f"`{probe.call}` returned {res.value} (a {res.family}); "
+                    f"the examples return {'/'.join(sorted(allowed))}.")  # fmt: skip
+            return Verdict(False, verifier, _short(text), feedback=text)
+        if (odd_type or res.status != "ok") and not unsure:
+            unsure = f"`{probe.call}` gave {res.value}" if res.status == "ok" else f"`{probe.call}`: {res.value}"
     detail = f"{len(examples)} example(s) passed"
-    if unsure:  # the input may lie outside what the task promises: not a failure, but no longer sure
-        return Verdict(None, verifier, f"{detail}, but an input next to them failed: {_short(unsure, 200)}")
+    if unsure:
+        return Verdict(None, verifier, f"{detail}, but an input next to them did not behave: {_short(unsure, 200)}")
     return Verdict(True, verifier, detail + (f", {len(extras)} extra input(s) behaved" if extras else ""))
 
 
@@ -783,7 +797,7 @@ async def check_examples(
     and judge the results with :func:`examples_verdict`."""
     probes = example_probes(examples, source, extra_checks=extra_checks)
     run = await run_probes(code, probes, context=context, timeout_s=timeout_s, per_call_s=per_call_s)
-    return examples_verdict(examples, run, verifier)
+    return examples_verdict(examples, run, verifier, source)
 
 
 # -- several candidates ---------------------------------------------------------------------------------------

@@ -180,7 +180,8 @@ async def forward(
     route = {"passthrough": True, "backend": backend_name, "scenario": scenario}
     meter = UsageMeter(req.dialect)
     started = time.perf_counter()
-    status, error = "error", None
+    status = "error"
+    error: OffloadError | None = None
     upstream_error: UpstreamHTTPError | None = None
     sink: StreamSink | None = None
     resp = None
@@ -215,9 +216,10 @@ async def forward(
             raise
         log.warning("pass-through stream failed: %s", exc)
     except Exception as exc:  # httpx errors mid-stream
-        error = BackendError(f"the upstream stream failed ({type(exc).__name__})", backend=backend_name)
+        failed = BackendError(f"the upstream stream failed ({type(exc).__name__})", backend=backend_name)
+        error = failed
         if sink is None or not sink.started:
-            raise error from exc
+            raise failed from exc
         log.warning("pass-through stream failed: %s", type(exc).__name__)
     finally:
         if resp is not None:

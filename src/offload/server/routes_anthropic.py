@@ -56,6 +56,7 @@ async def messages(gw: Gateway, req: Request) -> None:
         )
         target = policy.target(scenario)
         creq.metadata["scenario"] = scenario
+        creq.metadata["requested_model"] = creq.model
         ctx.hints.setdefault("scenario", scenario)
         headers.append((b"x-offload-scenario", scenario.encode()))
         if target == "cloud":

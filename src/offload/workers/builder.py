@@ -203,6 +203,14 @@ def _prompt(task: LoadedTask, context: str) -> str:
     return "\n\n".join(parts)
 
 
+def suggestion_schema(task: LoadedTask) -> dict[str, Any]:
+    """The answer schema; when the task names its files, ``file_path`` is constrained to them."""
+    if not task.current:
+        return SUGGESTION_SCHEMA
+    props = dict(SUGGESTION_SCHEMA["properties"]) | {"file_path": {"type": "string", "enum": sorted(task.current)}}
+    return SUGGESTION_SCHEMA | {"properties": props}
+
+
 @dataclass
 class BuildResult:
     """A verified suggestion, its diff against the current file, and how it was made."""
@@ -234,7 +242,7 @@ async def build(
     verifier = ValueVerifier("builder", lambda v: check_suggestion(task, v))
     gen = await generate_json(
         engine, worker="build", kind="code_generation", prompt=_prompt(task, notes), system=SYSTEM,
-        schema=SUGGESTION_SCHEMA, verifiers=[verifier], model=model, max_tokens=max_tokens, temperature=0.2, ctx=ctx,
+        schema=suggestion_schema(task), verifiers=[verifier], model=model, max_tokens=max_tokens, temperature=0.2, ctx=ctx,
     )  # fmt: skip
     suggestion = Suggestion.model_validate(gen.value)
     rel = task.normalise_target(suggestion.file_path)

@@ -32,7 +32,6 @@ __all__ = ["FixturesResult", "Partition", "generate_fixtures", "partition", "rea
 
 UNIQUE_KEYWORD = "x-unique"
 MAX_BATCH = 100
-_SHOWN_USED = 40
 Progress = Callable[[int, int], None]
 
 
@@ -144,15 +143,14 @@ def _send_schema(schema: Any) -> Any:
     return schema
 
 
-def _prompt(schema: Any, n: int, batch: int, instructions: str, keys: Sequence[str], seen: dict[str, set[str]]) -> str:
-    parts = [f"Generate {n} realistic, varied records as a JSON object {{\"records\": [...]}} (batch {batch}).",
+def _prompt(schema: Any, n: int, batch: int, instructions: str, keys: Sequence[str]) -> str:
+    parts = [f"Generate {n} realistic, varied records as a JSON object {{\"records\": [...]}}.",
              "Each record must be valid against this JSON schema:\n" + json.dumps(schema, indent=1)]  # fmt: skip
     if instructions:
         parts.append("Instructions: " + instructions)
-    for k in keys:
-        if seen.get(k):
-            used = sorted(seen[k])[-_SHOWN_USED:]
-            parts.append(f"Every {k} must be new; these are taken: {', '.join(used)}")
+    if keys:
+        # Taken values are not listed: small models copy what they are shown. Uniqueness is checked instead.
+        parts.append(f"This is batch {batch}: every {', '.join(keys)} must differ from all other batches.")
     return "\n\n".join(parts)
 
 
@@ -231,7 +229,7 @@ async def generate_fixtures(
             try:
                 gen = await generate_json(
                     engine, worker="fixtures", kind="fixtures", schema=batch_schema, strict_schema=False,
-                    prompt=_prompt(sent, n, batch_no + 1, instructions, keys, seen),
+                    prompt=_prompt(sent, n, batch_no + 1, instructions, keys),
                     verifiers=[ValueVerifier("fixtures", check)], model=model, max_tokens=min(4096, 160 * n + 64),
                     temperature=0.9, seed=None if seed is None else seed * 100_003 + batch_no, ctx=ctx,
                 )  # fmt: skip

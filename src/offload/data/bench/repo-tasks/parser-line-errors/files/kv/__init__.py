@@ -1,0 +1,5 @@
+"""key=value files."""
+
+from kv.parser import parse
+
+__all__ = ["parse"]

@@ -386,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None, help="JSONL cache of generations (reused on rerun)")
     parser.add_argument("--max-tokens", type=int, default=320)
     parser.add_argument("--model-path", default=None, help="another GGUF chat model instead of the bundled one")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="llama.cpp threads (default 1: on a busy machine more threads spin-wait and run many times slower)",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no per-problem progress on stderr")
     args = parser.parse_args(argv)
     unknown = [s for s in args.settings.split(",") if s not in SETTINGS]
@@ -397,7 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     from offload.config import BackendConfig
 
     problems = list(read_problems().values())[: args.limit]
-    backend = EmbeddedBackend(BackendConfig(kind="embedded", name="embedded", model_path=args.model_path))
+    config = BackendConfig(
+        kind="embedded", name="embedded", model_path=args.model_path, n_threads=args.threads, n_ctx=4096
+    )
+    backend = EmbeddedBackend(config)
     gen = Generator(backend, model=backend.model_name, max_tokens=args.max_tokens, cache=args.cache)
     settings = [SETTINGS[s] for s in args.settings.split(",")]
 

@@ -123,7 +123,7 @@ def serve_offload(port: int, upstream: int, journal: str) -> None:
             "models": [{"name": "bench", "backend": "up", "context_window": 32768, "roles": ["chat", "fast"]}],
         }
     )
-    app = create_app(Engine(cfg), owns_engine=True)
+    app = create_app(Engine(cfg, await_outcome=False), owns_engine=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 

@@ -8,8 +8,9 @@ is recorded, and the final status, usage and savings are written in one transact
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ from offload.types import (
     estimate_tokens,
 )
 
+_log = logging.getLogger("offload.engine")
+
 
 @dataclass
 class RequestContext:
@@ -72,6 +75,7 @@ class Engine:
         journal: Journal | None = None,
         journal_path: str | Path | None = None,
         redactor: Redactor | None = None,
+        await_outcome: bool = True,
     ) -> None:
         self.config = config if config is not None else load_config()
         self.redactor = redactor or default_redactor()
@@ -88,6 +92,11 @@ class Engine:
 
         #: What is loaded where (cached ``ps``): the router prefers a loaded candidate and avoids thrashing.
         self.residency = ResidencyTracker(ModelManager.from_engine(self))
+        #: When False (the gateway), attempts and outcomes are queued to the journal writer without waiting for
+        #: their commit: the answer goes out after ONE awaited commit (the request row). Order is kept; a crash
+        #: before the outcome commits leaves the row ``interrupted`` — the prompt itself is never lost.
+        self.await_outcome = await_outcome
+        self._pending_writes: set[asyncio.Future[Any]] = set()
         self._closed = False
 
     # -- backends ---------------------------------------------------------------------------------------
@@ -147,6 +156,26 @@ class Engine:
             return self.prices.cost_usd(spec.name, attempt.usage)
         return self.prices.cost_usd(reference, attempt.usage)
 
+    # -- journal writes ---------------------------------------------------------------------------------
+    async def _outcome(self, write: Coroutine[Any, Any, None]) -> None:
+        """Journal an attempt or an outcome: awaited, or queued in order when ``await_outcome`` is False."""
+        if self.await_outcome:
+            await write
+            return
+        task = asyncio.ensure_future(write)
+        self._pending_writes.add(task)
+        task.add_done_callback(self._write_done)
+
+    def _write_done(self, task: asyncio.Future[Any]) -> None:
+        self._pending_writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("journal write failed: %s", self.redactor.text(str(task.exception())))
+
+    async def drain(self) -> None:
+        """Wait until every queued journal write has committed."""
+        while self._pending_writes:
+            await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
+
     # -- running ----------------------------------------------------------------------------------------
     async def _begin(self, request: ChatRequest, ctx: RequestContext, kind: str | None) -> str:
         return await self.journal.abegin(
@@ -173,8 +202,10 @@ class Engine:
             reference = self.reference_model(route)
 
             async def on_attempt(a: Attempt) -> None:
-                await self.journal.arecord_attempt(
-                    jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
+                await self._outcome(
+                    self.journal.arecord_attempt(
+                        jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
+                    )
                 )
 
             result: CascadeResult = await run_cascade(
@@ -214,30 +245,34 @@ class Engine:
         avoided = None
         if is_local and resp.verdict in ("verified", "not_run"):
             avoided = self.prices.cost_usd(reference, resp.usage)
-        await self.journal.afinish(
-            jid,
-            status="ok",
-            response=resp.model_dump(mode="json", exclude={"raw"}),
-            usage=resp.usage,
-            model=resp.model,
-            backend=resp.backend,
-            verdict=resp.verdict,
-            route=_route_dict(route, resp),
-            local=is_local,
-            avoided_usd=avoided,
-            reference_model=reference,
+        await self._outcome(
+            self.journal.afinish(
+                jid,
+                status="ok",
+                response=resp.model_dump(mode="json", exclude={"raw"}),
+                usage=resp.usage,
+                model=resp.model,
+                backend=resp.backend,
+                verdict=resp.verdict,
+                route=_route_dict(route, resp),
+                local=is_local,
+                avoided_usd=avoided,
+                reference_model=reference,
+            )
         )
 
     async def _finish_error(
         self, jid: str, exc: OffloadError, route: Route | None, *, status: str = "error", partial: str | None = None
     ) -> None:
         attempts = getattr(exc, "attempts", None) or []
-        await self.journal.afinish(
-            jid,
-            status=status,
-            error=exc.to_dict() | {"type": type(exc).__name__},
-            route=_route_dict(route, None, attempts),
-            partial_output=partial,
+        await self._outcome(
+            self.journal.afinish(
+                jid,
+                status=status,
+                error=exc.to_dict() | {"type": type(exc).__name__},
+                route=_route_dict(route, None, attempts),
+                partial_output=partial,
+            )
         )
 
     # -- streaming ----------------------------------------------------------------------------------------
@@ -267,7 +302,9 @@ class Engine:
             if not self.board.allow(backend_name):
                 a = Attempt(n=n, backend=backend_name, model=cand.model.name, status="skipped", detail="breaker open")
                 attempts.append(a)
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                await self._outcome(
+                    self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                )
                 continue
             backend = self.backend(backend_name)
             up = request.model_copy(update={"model": cand.model.upstream_name, "stream": True})
@@ -290,7 +327,9 @@ class Engine:
                     latency_s=time.perf_counter() - started,
                 )
                 attempts.append(a)
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                await self._outcome(
+                    self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                )
                 if exc.retryable:
                     continue
                 await self._finish_error(jid, exc, route)
@@ -368,8 +407,10 @@ class Engine:
                     attempts.append(a)
                     final.attempts = list(attempts)
                     final.route_reason = "streamed from the first healthy candidate"
-                    await self.journal.arecord_attempt(
-                        jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
+                    await self._outcome(
+                        self.journal.arecord_attempt(
+                            jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
+                        )
                     )
                     await self._finish_ok(jid, final, route, is_local=self.is_local(backend_name))
                     yield ev
@@ -401,7 +442,9 @@ class Engine:
                     usage=usage,
                 )
                 attempts.append(a)
-                await self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                await self._outcome(
+                    self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
+                )
                 err = (
                     Cancelled("client disconnected mid-stream")
                     if status == "cancelled"
@@ -474,6 +517,7 @@ class Engine:
         if self._closed:
             return
         self._closed = True
+        await self.drain()
         for b in self._backends.values():
             try:
                 await b.aclose()

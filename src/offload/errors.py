@@ -21,6 +21,7 @@ Third-party exceptions are mapped into this tree at the boundary (``raise ... fr
     ├── NoRouteAvailable             every candidate failed or was down (attempts attached)
     ├── BudgetExceeded               cascade budget (attempts, wall time, cost) exhausted
     ├── Cancelled                    the caller went away / the request was cancelled
+    ├── JournalError                 the journal database cannot be opened, read or written
     └── SandboxError                 the sandbox itself could not run
 """
 
@@ -198,6 +199,13 @@ class Cancelled(OffloadError):
 
     code = "cancelled"
     http_status = 499
+
+
+class JournalError(OffloadError):
+    """The journal database cannot be opened, read or written."""
+
+    code = "journal_error"
+    http_status = 500
 
 
 class SandboxError(OffloadError):

@@ -25,6 +25,10 @@ _PATTERNS = [
 ]
 
 
+_TOKEN_MARKERS = ("ghp", "gho", "ghu", "ghs", "github_pat", "xox", "AKIA", "hf")
+_FIELD_MARKERS = ("api", "key", "secret", "token", "password")
+
+
 class Redactor:
     """Removes known secret values and key-shaped strings from text and structures."""
 
@@ -43,9 +47,27 @@ class Redactor:
         for s in self._secrets:
             if s in value:
                 value = value.replace(s, MASK)
-        for pat in _PATTERNS[:3]:
-            value = pat.sub(MASK, value)
-        value = _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
+        return self._patterns(value)
+
+    @staticmethod
+    def _patterns(value: str) -> str:
+        # cheap substring checks first: most text holds none of these markers
+        if "sk-" in value:
+            value = _PATTERNS[0].sub(MASK, value)
+        low = value.lower()
+        if "bearer" in low:
+            value = _PATTERNS[1].sub(MASK, value)
+        if any(m in value for m in _TOKEN_MARKERS):
+            value = _PATTERNS[2].sub(MASK, value)
+        if any(m in low for m in _FIELD_MARKERS):
+            value = _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
+        return value
+
+    def exact(self, value: str) -> str:
+        """Replace only the configured secret values (for opaque data such as base64 images)."""
+        for s in self._secrets:
+            if s in value:
+                value = value.replace(s, MASK)
         return value
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -57,6 +79,11 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
+            if value.get("type") == "image" and isinstance(value.get("data"), str):
+                # base64 image data: only exact configured secrets, never the key-shaped patterns
+                # (they match by chance inside base64 and would corrupt the image)
+                rest = {k: self.obj(v) for k, v in value.items() if k != "data"}
+                return {**rest, "data": self.exact(value["data"])}
             out = {}
             for k, v in value.items():
                 if (

@@ -36,7 +36,8 @@ inference = pytest.mark.inference
 
 
 def _config(**kw: Any) -> BackendConfig:
-    return BackendConfig(name="embedded", kind="embedded", n_ctx=N_CTX, **kw)
+    # One thread: robust when the machine is busy (llama.cpp threads spinning on a shared core slow to a crawl).
+    return BackendConfig(name="embedded", kind="embedded", n_ctx=N_CTX, n_threads=1, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +125,19 @@ async def test_missing_gguf_path_is_a_model_load_error(tmp_path: Path) -> None:
     assert not health.ok and str(missing) in health.detail and health.hint
     with pytest.raises(ModelLoadError):
         await b.list_models()
+    await b.aclose()
+
+
+async def test_missing_llama_cpp_is_a_model_load_error_with_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import offload.backends as backends_pkg
+
+    monkeypatch.delattr(backends_pkg, "embedded_llama", raising=False)
+    monkeypatch.setitem(sys.modules, "offload.backends.embedded_llama", None)  # makes the import fail
+    b = EmbeddedBackend(_config())
+    health = await b.health()
+    assert not health.ok and "llama-cpp-python" in health.detail and "pip install" in (health.hint or "")
+    with pytest.raises(ModelLoadError):
+        await b.chat(ask("hi"))
     await b.aclose()
 
 

@@ -41,7 +41,7 @@ def write_task(root: Path, name: str, *, files: Mapping[str, str] | None = None,
     return d
 
 
-def toy_suite(root: Path, names: tuple[str, ...] = ("add",), toml: str = 'timeout_s = 10\n') -> Suite:
+def toy_suite(root: Path, names: tuple[str, ...] = ("add",), toml: str = "timeout_s = 10\n") -> Suite:
     """A suite of identical 'implement add' tasks."""
     suite_dir = root / "toy-suite"
     for name in names:

@@ -349,9 +349,11 @@ async def test_suspect_examples_when_every_candidate_disagrees_with_one() -> Non
         "def med(l):\n    l = sorted(l)\n    n = len(l)\n    return l[n // 2] if n % 2 else (l[n // 2 - 1] + l[n // 2]) / 2",
         "import statistics\ndef med(l):\n    return statistics.median(l)",
     ]
+    candidates.append("def med(l):\n    s = sorted(l)\n    m = len(s) // 2\n    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2")
     runs = await probe_all(candidates, probes)
     assert suspect_examples(runs, len(examples)) == [1]
-    assert suspect_examples(runs[:1], len(examples)) == []
+    assert suspect_examples(runs[:2], len(examples)) == []  # two agreeing answers are not enough by default
+    assert suspect_examples(runs[:2], len(examples), min_agreeing=2) == [1]
 
 
 # -- the HumanEval cascade bench, driven by the scripted backend (no model) --------------------------------------

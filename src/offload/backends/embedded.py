@@ -175,7 +175,7 @@ class EmbeddedBackend:
 
     def _run(self, job: _Job) -> ChatResponse:
         """Generate one answer (worker thread). Stops early when ``job.cancel`` is set."""
-        Aborted = runtime().GenerationAborted  # noqa: N806
+        Aborted = runtime().GenerationAborted
         with self._lock:
             llm = self._ensure_loaded()
             gen_start = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from offload.routing.codeblocks import code_blocks, extract_python
 
-__all__ = ["FileEdit", "keep_original_imports", "parse_edits", "syntax_errors"]
+__all__ = ["FileEdit", "keep_original_imports", "parse_edits", "strip_thinking", "syntax_errors"]
 
 _PATH = re.compile(r"^(?:[\w@+-][\w.@+-]*/)*[\w@+-][\w.@+-]*\.[A-Za-z0-9]{1,10}$")
 _LABEL_PREFIX = re.compile(
@@ -84,8 +84,17 @@ def _is_diff(lang: str | None, code: str) -> bool:
     return lang in ("diff", "patch") or head.startswith(("--- ", "diff --git", "@@ "))
 
 
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?(</\1>|$)", re.S | re.I)
+
+
+def strip_thinking(text: str) -> str:
+    """``text`` without ``<think>...</think>`` sections (reasoning models that inline their thoughts)."""
+    return _THINKING.sub("", text).strip()
+
+
 def parse_edits(answer: str, files: Mapping[str, str], *, entry_point: str | None = None) -> list[FileEdit]:
     """The whole-file edits in ``answer`` for a repository holding ``files`` (last edit of a path wins)."""
+    answer = strip_thinking(answer)
     edits: dict[str, str] = {}
     for block in code_blocks(answer):
         if not block.code.strip():

@@ -15,6 +15,7 @@ stops with one terminal reason:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from offload import __version__
 from offload.bench import prompts
 from offload.bench.checker import read_tree, run_hidden_tests
-from offload.bench.edits import keep_original_imports, parse_edits, syntax_errors
+from offload.bench.edits import keep_original_imports, parse_edits, strip_thinking, syntax_errors
 from offload.bench.profiles import Profile
 from offload.bench.results import CaseResult, IterationRecord
 from offload.bench.roles import RoleClient, StageTimeout, journaled_call
@@ -126,7 +127,9 @@ class _Case:
             try:
                 plan = None
                 if "planner" in self.ctx.roles:
-                    plan = (await self.ask("planner", prompts.plan_prompt(task.spec, files, feedback), it)).content
+                    plan = strip_thinking(
+                        (await self.ask("planner", prompts.plan_prompt(task.spec, files, feedback), it)).content
+                    )
                 answer = await self.ask("builder", prompts.build_prompt(task.spec, files, feedback, plan), it)
             except StageTimeout as exc:
                 it.outcome = "wall_time" if exc.by_wall else "stage_timeout"
@@ -184,8 +187,7 @@ class _Case:
             self.failures += 1
             return None, prompts.feedback_timeout(limit)
         it.outcome = "failed"
-        last = [ln for ln in run.output.splitlines() if ln.strip() and not ln.startswith("==")]
-        it.detail = last[-1].strip()[:300] if last else ""
+        it.detail = _failure_line(run.output)
         return None, prompts.feedback_failed(run.output)
 
     def result(self, reason: str, error: str | None, started_at: str, diff_file: str | None) -> CaseResult:
@@ -230,6 +232,19 @@ class _Case:
         )
 
 
+_EXC_LINE = re.compile(r"^\s*[\w.]*(Error|Exception|Exit|Interrupt)\b")
+
+
+def _failure_line(output: str) -> str:
+    """The most telling line of a failed test run: the last exception line (plus an assert's left side)."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.startswith("==")]
+    for i in range(len(lines) - 1, -1, -1):
+        if _EXC_LINE.match(lines[i]):
+            after = lines[i + 1] if i + 1 < len(lines) and lines[i + 1].startswith("left:") else ""
+            return f"{lines[i]} {after}".strip()[:300]
+    return lines[-1][:300] if lines else ""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -249,6 +264,8 @@ async def run_case(task: BenchTask, ctx: CaseContext) -> CaseResult:
             diff_file = _save_diff(ctx, task, wt)
     except OffloadError as exc:  # the task repository could not be built
         reason, error = "error", str(exc)
+    except Exception as exc:  # a bug must not end a long run: record it and go on with the next case
+        reason, error = "error", f"internal error: {type(exc).__name__}: {exc}"
     return case.result(reason, error, started_at, diff_file)
 
 

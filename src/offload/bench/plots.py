@@ -63,7 +63,7 @@ def plot_pass_by_iteration(summaries: list[ProfileSummary], path: Path) -> Path:
     ax.set_xticks(list(range(1, k + 1)))
     ax.set_xlabel("iterations allowed")
     ax.set_ylabel("tasks solved (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(-2, 102)
     ax.set_title("Pass rate by iteration (shaded: Wilson 95% interval)")
     ax.grid(alpha=0.3)
     if summaries:
@@ -88,7 +88,7 @@ def plot_failure_modes(summaries: list[ProfileSummary], path: Path) -> Path:
     ax.set_xlabel("cases (%)")
     ax.set_title("How cases ended (terminal reason)")
     ax.invert_yaxis()
-    ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(summaries) < 3 else -0.15))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _save(plt, fig, path)
 
 
@@ -109,7 +109,7 @@ def plot_cost_vs_pass(summaries: list[ProfileSummary], path: Path) -> Path:
         ax.set_xscale("log")
     ax.set_xlabel("cloud-equivalent cost per task (USD; squares: cloud profiles)")
     ax.set_ylabel("tasks solved (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(-2, 102)
     ax.set_title("Cost vs pass rate")
     ax.grid(alpha=0.3)
     return _save(plt, fig, path)

@@ -4,6 +4,7 @@ solution. ``offload bench check`` runs it, so suite authors can trust their task
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,10 @@ async def check_task(task: BenchTask, repos: TaskRepos) -> TaskCheck:
 
 
 def default_check_dir() -> Path:
-    """Where ``offload bench check`` keeps its task repositories."""
+    """Where ``offload bench check`` keeps its task repositories (a cache under ``$OFFLOAD_HOME`` when set)."""
+    home = os.environ.get("OFFLOAD_HOME")
+    if home:
+        return Path(home) / "bench-check"
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("offload", appauthor=False)) / "bench-check"

@@ -120,11 +120,11 @@ class BenchRunner:
     async def run(self) -> RunSummary:
         """Run every pending case; rows are appended as they finish."""
         todo, skipped = self.plan()
+        # bind every profile first: a misconfigured profile fails the run before anything is loaded or written
+        bound = {p.name: resolve_roles(p, self.engine) for p, tasks in todo if tasks}
         summary = RunSummary(self.results.path, skipped=skipped)
         self._write_run_info()
         self.progress.start(sum(len(t) for _, t in todo), skipped)
-        # bind every profile first: a misconfigured profile fails the run before any model is loaded
-        bound = {p.name: resolve_roles(p, self.engine) for p, tasks in todo if tasks}
         for profile, tasks in todo:
             if not tasks:
                 continue
@@ -145,7 +145,15 @@ class BenchRunner:
         return summary
 
     def _write_run_info(self) -> None:
+        """Append this invocation (suite, profiles, machine, time) to ``run.json``."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / "run.json"
+        runs: list[dict[str, object]] = []
+        if path.is_file():
+            try:
+                runs = list(json.loads(path.read_text(encoding="utf-8")).get("runs", []))
+            except (ValueError, AttributeError):
+                runs = []
         info = {
             "suite": self.suite.name,
             "suite_source": self.suite.source,
@@ -158,4 +166,4 @@ class BenchRunner:
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "resumed": self.resume,
         }
-        (self.out_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps({"runs": [*runs, info]}, indent=2) + "\n", encoding="utf-8")

@@ -69,8 +69,11 @@ def write_files(root: Path, files: Mapping[str, str]) -> list[str]:
         target = (root / rel).resolve()
         if base not in target.parents:
             raise SandboxError(f"refusing to write {name!r} outside the repository", hint="use a relative path")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SandboxError(f"cannot write {name!r}: {exc}", hint="a file and a directory share a name?") from exc
         written.append(rel.as_posix())
     return written
 

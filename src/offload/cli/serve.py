@@ -45,7 +45,7 @@ def serve(host: str | None, port: int | None, config: str | None) -> None:
     host = host or settings.host
     port = port or settings.port
     check_bind(host, settings)
-    engine = Engine(cfg)
+    engine = Engine(cfg, await_outcome=False)
     app = create_app(engine, settings, bound_host=host, owns_engine=True)
     for line in startup_lines(host, port, api_key_env=settings.api_key_env, key_set=bool(settings.api_key())):
         print(line, flush=True)

@@ -852,13 +852,14 @@ async def agree(
     return group_runs(runs)
 
 
-def suspect_examples(runs: list[ProbeRun], n_examples: int) -> list[int]:
+def suspect_examples(runs: list[ProbeRun], n_examples: int, *, min_agreeing: int = 3) -> list[int]:
     """Examples that look wrong rather than the answers (pass runs of *distinct* programs).
 
-    Example ``i`` is suspect when no candidate passes it, while at least two candidates pass every other
-    example, fail only ``i`` (with a value, not a crash) and behave identically on every probe — several
-    independent answers agreeing against one stated example. A verifier should then report the answer as
-    unverified (``ok=None``), not as failed, and never as passed: the policy decides.
+    Example ``i`` is suspect when no candidate passes it, while at least ``min_agreeing`` candidates pass every
+    other example, fail only ``i`` (with a value, not a crash) and behave identically on every probe — several
+    answers agreeing against one stated example. Two candidates of one small model often share one wrong
+    idea, hence three by default. A verifier should then report the answer as unverified (``ok=None``), not
+    as failed, and never as passed: the policy decides.
     """
     loaded = [r for r in runs if r.loaded and len(r.results) >= n_examples]
     suspects = []
@@ -870,6 +871,6 @@ def suspect_examples(runs: list[ProbeRun], n_examples: int) -> list[int]:
             if r.results[i].status == "ok"
             and all(r.results[j].match for j in range(n_examples) if j != i)
         ]  # fmt: skip
-        if len(only_i) >= 2 and len({r.signature() for r in only_i}) == 1:
+        if len(only_i) >= min_agreeing and len({r.signature() for r in only_i}) == 1:
             suspects.append(i)
     return suspects

@@ -12,11 +12,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from offload.dashboard import MOUNT as DASHBOARD_MOUNT
+from offload.dashboard import Dashboard
 from offload.dialects import dialect_for_path, render_error
 from offload.engine import Engine
 from offload.errors import InvalidRequest, OffloadError
 from offload.routing.scenarios import ScenarioPolicy, scenario_policy
-from offload.server import routes_anthropic, routes_ollama, routes_openai
+from offload.server import routes_anthropic, routes_ollama, routes_openai, routes_responses
 from offload.server.asgi import ClientDisconnected, Receive, Request, Scope, Send, send_bytes, send_json
 from offload.server.openapi import openapi_schema
 from offload.server.routes_common import send_error
@@ -32,6 +34,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/chat/completions"): routes_openai.chat_completions,
     ("POST", "/v1/embeddings"): routes_openai.embeddings,
     ("GET", "/v1/models"): routes_openai.models,
+    ("POST", "/v1/responses"): routes_responses.create_response,
+    ("GET", "/v1/responses"): routes_responses.responses_get,
     ("POST", "/v1/messages"): routes_anthropic.messages,
     ("POST", "/v1/messages/count_tokens"): routes_anthropic.count_tokens,
     ("POST", "/api/chat"): routes_ollama.chat,
@@ -72,6 +76,8 @@ class Gateway:
             policy_section, cloud_configured="anthropic" in self._cloud
         )
         self._paths = {p for _, p in ROUTES}
+        #: The web dashboard, served on the same port under /ui (see offload.dashboard).
+        self.dashboard = Dashboard(engine, settings)
 
     # -- facts the handlers need --------------------------------------------------------------------------
     def has_cloud(self, kind: str) -> bool:
@@ -94,6 +100,8 @@ class Gateway:
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+        elif kind == "websocket":  # Codex tries a WebSocket first: refuse at once so it streams over HTTP
+            await routes_responses.refuse_websocket(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -101,6 +109,7 @@ class Gateway:
             if msg["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
+                await self.dashboard.aclose()
                 if self.owns_engine:
                     try:
                         await self.engine.aclose()
@@ -112,6 +121,9 @@ class Gateway:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         path: str = scope["path"]
+        if path == DASHBOARD_MOUNT or path.startswith(DASHBOARD_MOUNT + "/"):
+            await self.dashboard(scope, receive, send)
+            return
         dialect = dialect_for_path(path)
         req = Request(scope, receive, send, dialect)
         try:

@@ -2,7 +2,9 @@
 
 - Bind 127.0.0.1 by default; :func:`check_bind` refuses any other address unless an API key is configured.
 - With a key configured, every request except ``/`` (Claude Code's ``HEAD /`` connection check) must carry it
-  as ``Authorization: Bearer <key>`` or ``x-api-key: <key>``; keys are compared in constant time.
+  as ``Authorization: Bearer <key>`` or ``x-api-key: <key>``; keys are compared in constant time. The
+  dashboard under ``/ui`` checks the key itself (its API also takes a session cookie set by signing in with
+  the key, since a browser cannot add the header to a page load; its static pages hold no data).
 - DNS rebinding: the ``Host`` header must name this gateway (localhost, 127.0.0.1, [::1], the bound host,
   ``[server] allowed_hosts``); an ``Origin`` header, when present, must be a local origin or one listed in
   ``[server] allowed_origins``. ``Origin: null`` is refused. No ``Origin`` at all (CLIs, SDKs) is fine.
@@ -99,6 +101,11 @@ def _key_matches(provided: str | None, key: bytes) -> bool:
     return hmac.compare_digest(provided.encode("latin-1", "replace"), key)
 
 
+def _self_authenticating(path: str) -> bool:
+    """Paths whose app checks the API key itself: the dashboard (see :mod:`offload.dashboard.guard`)."""
+    return path == "/ui" or path.startswith("/ui/")
+
+
 def _is_json_type(ctype: str) -> bool:
     main = ctype.split(";", 1)[0].strip().lower()
     return main == "application/json" or (main.startswith("application/") and main.endswith("+json"))
@@ -179,7 +186,7 @@ class SecurityMiddleware:
                 ),
             )
             return
-        if self._key is not None and path != "/":
+        if self._key is not None and path != "/" and not _self_authenticating(path):
             token = auth[7:].strip() if auth and auth[:7].lower() == "bearer " else None
             if not (_key_matches(token, self._key) or _key_matches(xkey, self._key)):
                 await self._refuse(

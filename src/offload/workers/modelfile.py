@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from offload.errors import BackendUnavailable, InvalidRequest, MalformedResponse, UpstreamHTTPError
+from offload.errors import BackendUnavailable, InvalidRequest, MalformedResponse, UnknownModel, UpstreamHTTPError
 
 if TYPE_CHECKING:
     from offload.engine import Engine
@@ -179,6 +179,27 @@ def create_payload(name: str, mf: Modelfile) -> dict[str, Any]:
     return body
 
 
+async def _stream_create(b: Any, name: str, body: dict[str, Any], on_status: Callable[[str], None] | None) -> str:
+    last = ""
+    async with b.stream_request("POST", "/api/create", json=body) as resp:
+        async for line in resp.aiter_lines():
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise MalformedResponse(f"ollama answered /api/create with a non-JSON line: {line[:120]!r}",
+                                        backend=b.name) from exc  # fmt: skip
+            if isinstance(obj, dict) and isinstance(obj.get("error"), str):
+                raise UpstreamHTTPError(f"ollama could not create {name!r}: {obj['error']}", status=400,
+                                        body=obj["error"], backend=b.name,
+                                        hint="check the FROM model is installed (`offload models`) and the parameters")  # fmt: skip
+            last = str(obj.get("status", "")) if isinstance(obj, dict) else ""
+            if on_status and last:
+                on_status(last)
+    return last
+
+
 async def create_model(
     engine: Engine, name: str, modelfile_text: str, *, backend: str | None = None,
     on_status: Callable[[str], None] | None = None,
@@ -196,22 +217,13 @@ async def create_model(
     if b.kind != "ollama":
         raise InvalidRequest(f"backend {b.name!r} ({b.kind}) cannot create models", hint="use an Ollama backend")
     last = ""
-    async with b.stream_request("POST", "/api/create", json=body) as resp:  # type: ignore[attr-defined]
-        async for line in resp.aiter_lines():
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MalformedResponse(f"ollama answered /api/create with a non-JSON line: {line[:120]!r}",
-                                        backend=b.name) from exc  # fmt: skip
-            if isinstance(obj, dict) and isinstance(obj.get("error"), str):
-                raise UpstreamHTTPError(f"ollama could not create {name!r}: {obj['error']}", status=400,
-                                        body=obj["error"], backend=b.name,
-                                        hint="check the FROM model is installed (`offload models`) and the parameters")  # fmt: skip
-            last = str(obj.get("status", "")) if isinstance(obj, dict) else ""
-            if on_status and last:
-                on_status(last)
+    try:
+        last = await _stream_create(b, name, body, on_status)
+    except UpstreamHTTPError as exc:
+        if exc.status == 404:
+            raise UnknownModel(f"cannot create {name!r}: the base model {body['from']!r} is not on backend {b.name!r}",
+                               hint=f"pull it first: `ollama pull {body['from']}`", backend=b.name) from exc  # fmt: skip
+        raise
     if last != "success":
         raise BackendUnavailable(f"ollama stopped creating {name!r} before success (last status: {last or 'none'})",
                                  backend=b.name, hint="check the Ollama server log and retry")  # fmt: skip

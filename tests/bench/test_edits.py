@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offload.bench.edits import FileEdit, keep_original_imports, parse_edits, syntax_errors
+from offload.bench.edits import FileEdit, keep_original_imports, parse_edits, strip_thinking, syntax_errors
 
 FILES = {"pkg/core.py": "x = 1\n", "pkg/util.py": "y = 2\n", "README.md": "# r\n"}
 
@@ -57,6 +57,12 @@ def test_one_file_repository_takes_the_code_whatever_its_label():
     assert parse_edits(renamed, files, entry_point="f") == [FileEdit("solution.py", "def f(x):\n    return 2\n")]
     bare = "def f(x):\n    return x + 1\n\nThis adds one."
     assert parse_edits(bare, files, entry_point="f")[0].content.startswith("def f(x):\n    return x + 1")
+
+
+def test_thinking_sections_are_ignored():
+    answer = "<think>maybe pkg/core.py\n```python\nx = 0\n```\n</think>\npkg/core.py\n```python\nx = 5\n```\n"
+    assert parse_edits(answer, FILES) == [FileEdit("pkg/core.py", "x = 5\n")]
+    assert strip_thinking("<think>a</think>plan") == "plan" and strip_thinking("<think>cut off") == ""
 
 
 def test_syntax_errors_name_file_and_line():

@@ -22,7 +22,7 @@ async def test_humaneval_slice_on_the_embedded_model(tmp_path: Path):
     suite = load_suite("humaneval").limited(10)
     base = load_profile("embedded")
     budget = base.budget.model_copy(update={"max_iterations": 1, "stage_timeout_s": 240, "max_wall_time_s": 300})
-    profile = base.model_copy(update={"budget": budget, "builder": base.builder.model_copy(update={"max_tokens": 192})})
+    profile = base.model_copy(update={"budget": budget, "builder": base.builder.model_copy(update={"max_tokens": 128})})
     engine = Engine(parse_config({}), journal_path=tmp_path / "journal.db")
     out = tmp_path / "humaneval"
     try:

@@ -48,7 +48,7 @@ async def test_passes_first_time(tmp_path: Path):
     # the builder saw the task and the repository, never the hidden tests
     prompt = prompt_of(sb.requests[0])
     assert "Implement `add(a, b)`" in prompt and "calc.py" in prompt and "util.py" in prompt
-    assert "assert add(2, 3) == 5" not in prompt
+    assert "assert add(2, 3) == 5" not in prompt and "gitdir:" not in prompt
     assert sb.requests[0].max_tokens == 256 and sb.requests[0].model == "p-builder"
 
 

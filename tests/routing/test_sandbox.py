@@ -62,6 +62,11 @@ def test_infinite_loop_is_killed_at_the_timeout() -> None:
     assert "timed out" in result.describe()
 
 
+def test_closing_the_pipes_does_not_end_the_watch() -> None:
+    result = run_python("import os\nos.close(1)\nos.close(2)\nwhile True:\n    pass", timeout_s=1)
+    assert result.killed_reason == "timeout"
+
+
 def test_python_fork_bomb_is_refused() -> None:
     result = run_python("import os\nwhile True:\n    os.fork()", timeout_s=5)
     assert not result.ok and "os.fork is not allowed" in result.stderr

@@ -317,6 +317,14 @@ def test_entry_point_prefers_the_stub() -> None:
     prompt = "def helper(x):\n    return x\n\n\ndef solve(n):\n    '''Do it.'''\n"
     assert entry_point_of(prompt) == "solve"
     assert entry_point_of("no code") is None
+    assert entry_point_of("Write a function called `slugify` that lowercases") == "slugify"
+
+
+def test_prose_prompt_with_inline_doctests_gets_its_examples() -> None:
+    prompt = "Write a Python function is_prime(n) that returns True if n is prime. >>> is_prime(7) True >>> is_prime(8) False"
+    verifiers = verifiers_for(Task.from_prompt(prompt, kind="code_generation"))
+    assert names_of(verifiers) == ["python_parses", "names_exist", "examples"]
+    assert [(e.call, e.expected) for e in verifiers[-1].examples] == [("is_prime(7)", "True"), ("is_prime(8)", "False")]
 
 
 async def test_real_answer_end_to_end() -> None:
@@ -349,7 +357,9 @@ async def test_suspect_examples_when_every_candidate_disagrees_with_one() -> Non
         "def med(l):\n    l = sorted(l)\n    n = len(l)\n    return l[n // 2] if n % 2 else (l[n // 2 - 1] + l[n // 2]) / 2",
         "import statistics\ndef med(l):\n    return statistics.median(l)",
     ]
-    candidates.append("def med(l):\n    s = sorted(l)\n    m = len(s) // 2\n    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2")
+    candidates.append(
+        "def med(l):\n    s = sorted(l)\n    m = len(s) // 2\n    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2"
+    )
     runs = await probe_all(candidates, probes)
     assert suspect_examples(runs, len(examples)) == [1]
     assert suspect_examples(runs[:2], len(examples)) == []  # two agreeing answers are not enough by default
@@ -407,3 +417,15 @@ async def test_cascade_bench_logic_with_the_scripted_backend(tmp_path) -> None: 
     again = bench.Generator(ScriptedBackend(), model="scripted", max_tokens=64, cache=tmp_path / "gen.jsonl")
     text, _ = await again.answer(chosen[0], bench.GREEDY_CHAT)  # served from the cache: no backend call
     assert "def has_close_elements" in text and cached == 8  # 5 first answers + 3 repair rounds (/2, /23, /47)
+
+
+async def test_an_answer_copied_from_the_examples_is_rejected() -> None:
+    prompt = '''def rescale(numbers):
+    """Scale to [0, 1].
+    >>> rescale([1.0, 2.0, 3.0, 4.0, 5.0])
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+'''
+    copied = "def rescale(numbers):\n    return [0.0, 0.25, 0.5, 0.75, 1.0]"
+    verdict = await ExamplesVerifier(extract_examples(prompt, "rescale"), source=prompt).verify(REQ, fenced(copied))
+    assert verdict.ok is False and "as a constant" in verdict.feedback

@@ -20,7 +20,12 @@ class Rig:
 
     def __init__(self, tmp_path: Path, *, vision: bool = False, embed: bool = False) -> None:
         models: list[dict[str, Any]] = [
-            {"name": "small", "backend": "local", "roles": ["fast", "code", "chat", "review"], "capabilities": ["json"]},
+            {
+                "name": "small",
+                "backend": "local",
+                "roles": ["fast", "code", "chat", "review"],
+                "capabilities": ["json"],
+            },
             {"name": "big", "backend": "bigbox", "roles": ["large"], "capabilities": ["json"]},
         ]
         if vision:

@@ -136,7 +136,9 @@ async def test_stated_examples_catch_wrong_code_with_weak_tests(rig: Rig, projec
 
 
 async def test_loc_max_and_tests_that_assert_nothing_are_rejected(rig: Rig, project: Path) -> None:
-    long_code = ORIGINAL + "\n\ndef double(n):\n" + "".join(f"    x{i} = {i}\n" for i in range(20)) + "    return n * 2\n"
+    long_code = (
+        ORIGINAL + "\n\ndef double(n):\n" + "".join(f"    x{i} = {i}\n" for i in range(20)) + "    return n * 2\n"
+    )
     rig.script(small=[answer(code=long_code), answer(tests="print('hi')\n")], big=[answer()])
     result = await build(rig.engine, load_task(project / "task.json", project))
     details = [a.detail for a in result.generation.response.attempts]

@@ -15,7 +15,11 @@ from tests.workers.conftest import write_config
 from tests.workers.test_builder import GOOD_CODE, ORIGINAL, answer
 
 runner = CliRunner()
-USER = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}, "required": ["id", "name"]}
+USER = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    "required": ["id", "name"],
+}
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ async def test_batches_fill_the_file_with_valid_unique_records(rig: Rig, tmp_pat
     out = tmp_path / "users.jsonl"
     seen: list[tuple[int, int]] = []
     rig.respond(counting_responder())
-    result = await generate_fixtures(rig.engine, SCHEMA, 25, out, batch_size=10, on_progress=lambda d, t: seen.append((d, t)))
+    result = await generate_fixtures(
+        rig.engine, SCHEMA, 25, out, batch_size=10, on_progress=lambda d, t: seen.append((d, t))
+    )
     records = lines(out)
     assert len(records) == 25 == result.total and result.batches == 3
     for r in records:
@@ -118,14 +120,14 @@ async def test_a_failure_midway_keeps_only_complete_batches(rig: Rig, tmp_path: 
 
 
 async def test_seed_makes_runs_repeatable(rig_factory: Any, tmp_path: Path) -> None:
-    files = []
+    files, seeds = [], []
     for name in ("a.jsonl", "b.jsonl"):
         r = rig_factory()
         r.respond(counting_responder(seed_from_request=True))
         await generate_fixtures(r.engine, SCHEMA, 6, tmp_path / name, batch_size=3, seed=42)
         files.append((tmp_path / name).read_text())
-        assert [req.seed for req in r.small.requests] == [42 * 100_003, 42 * 100_003 + 1]
-    assert files[0] == files[1]
+        seeds.append([req.seed for req in r.small.requests])
+    assert files[0] == files[1] and seeds[0] == seeds[1] and len(set(seeds[0])) == 2
 
 
 @pytest.mark.parametrize("count", [0, -3])
@@ -157,3 +159,17 @@ async def test_unique_space_exhausted_stops_with_a_clear_error(rig: Rig, tmp_pat
         await generate_fixtures(rig.engine, schema, 3, tmp_path / "f.jsonl", batch_size=2, unique=["flag"])
     assert re.search(r"only 2 of 3|no candidate", str(err.value))
     assert len(lines(tmp_path / "f.jsonl")) == 2
+
+
+async def test_a_batch_nobody_could_fix_is_replaced_by_a_fresh_one(rig: Rig, tmp_path: Path) -> None:
+    calls = {"n": 0}
+    good = counting_responder()
+
+    def respond(req: ChatRequest) -> str:
+        calls["n"] += 1
+        return json.dumps({"records": [{"email": "BAD", "age": 1}]}) if calls["n"] <= 2 else good(req)
+
+    rig.respond(respond)
+    rig.respond(lambda req: json.dumps({"records": [{"email": "ALSO BAD", "age": 1}]}), big=True)
+    result = await generate_fixtures(rig.engine, SCHEMA, 2, tmp_path / "u.jsonl", batch_size=2)
+    assert result.rejected_batches == 1 and result.total == 2 and len(lines(tmp_path / "u.jsonl")) == 2

@@ -15,7 +15,8 @@ def test_relevant_chunks_win_within_the_budget(tmp_path: Path) -> None:
     docs.mkdir()
     (docs / "style.md").write_text(
         "# Errors\n\nRaise InvalidRequest with a hint for bad input.\n\n"
-        + "# History\n\n" + "The project started in a garage long ago.\n" * 30
+        + "# History\n\n"
+        + "The project started in a garage long ago.\n" * 30
         + "\n# Retries\n\nBackends retry with exponential backoff and jitter.\n"
     )
     (docs / "ops.md").write_text("# Deploy\n\n" + "helm chart values and ingress rules\n" * 60)

@@ -13,7 +13,7 @@ import pytest
 
 from offload.errors import InvalidRequest
 from offload.workers.common import generate_json, offload_home
-from offload.workers.provenance import SIDECAR_SUFFIX, KEY_FILE, RecordStore, load_key, sign_artifact
+from offload.workers.provenance import KEY_FILE, SIDECAR_SUFFIX, RecordStore, load_key, sign_artifact
 from offload.workers.provenance_check import find_record, verify_record, verify_target
 from tests.workers.conftest import Rig
 

@@ -22,7 +22,7 @@ index 1111111..2222222 100644
 -    return a / b
 +    # no guard
 +    return a / b
- 
+<SP>
 @@ -10,2 +11,2 @@ def other():
 -    x = 1
 +    x = 2
@@ -34,7 +34,7 @@ new file mode 100644
 @@ -0,0 +1,2 @@
 +import os
 +print(os.environ)
-"""
+""".replace("<SP>", " ")
 
 
 def finding(file: str, line: int, severity: str = "medium", confidence: float = 0.9, **kw: Any) -> dict[str, Any]:

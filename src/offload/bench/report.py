@@ -157,7 +157,7 @@ def write_report(
         f" · offload {html.escape(', '.join(versions))} · generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC</p>"
         f"<h2>Leaderboard</h2>{_table(head, body)}"
         "<p class='meta'>pass: solved within the budget; @i: solved within i iterations; 95% CI: Wilson interval; "
-        "well-formed: iterations whose answer held usable code; $/solved: cloud-equivalent cost of all tokens "
+        "well-formed: answers that held at least one file in the asked format; $/solved: cloud-equivalent cost of all tokens "
         "divided by tasks solved.</p>"
         + "".join(figures)
         + f"<h2>Failure modes</h2>{_table(['profile', *TERMINAL_REASONS], modes)}"

@@ -99,7 +99,7 @@ class CaseResult(_Row):
 
     @property
     def well_formed_iterations(self) -> int:
-        """Iterations whose answer held usable code (not malformed, not cut off before any)."""
+        """Iterations whose answer followed the format: at least one file (its code may still be wrong)."""
         return sum(
             1 for it in self.iterations if it.outcome not in ("malformed", "stage_timeout", "wall_time", "error")
         )

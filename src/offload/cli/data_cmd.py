@@ -23,7 +23,7 @@ def export(
     verified: bool = typer.Option(True, "--verified/--all", help="Only answers that passed their checks."),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl (prompt/completion) or chat (messages)."),
     kind: str | None = typer.Option(None, "--kind", help="Only this task kind (e.g. code_generation)."),
-    since: str | None = typer.Option(None, "--since", help="Only entries since this date (YYYY-MM-DD)."),
+    since: str | None = typer.Option(None, "--since", help="Only entries since, e.g. 7d or 2026-11-01."),
     limit: int = typer.Option(100_000, "--limit", min=1),
     sign: bool = typer.Option(True, "--sign/--no-sign", help="Write a signed provenance record beside --out."),
 ) -> None:
@@ -32,19 +32,22 @@ def export(
 
     if fmt not in FORMATS:
         raise InvalidRequest(f"unknown --format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    from offload.cli.log import parse_since
+
+    when = parse_since(since)
     journal = state(ctx).offload().engine.journal
     if out is None:
         import json
 
         n = 0
-        for _, record in training_pairs(journal, fmt=fmt, verified_only=verified, kind=kind, since=since,  # type: ignore[arg-type]
+        for _, record in training_pairs(journal, fmt=fmt, verified_only=verified, kind=kind, since=when,  # type: ignore[arg-type]
                                         limit=limit):  # fmt: skip
             if record is not None:
                 sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
                 n += 1
         err_console.print(f"{n} pair(s) exported", style="dim", highlight=False)
         return
-    result = export_training_data(journal, out, fmt=fmt, verified_only=verified, kind=kind, since=since,  # type: ignore[arg-type]
+    result = export_training_data(journal, out, fmt=fmt, verified_only=verified, kind=kind, since=when,  # type: ignore[arg-type]
                                   limit=limit)  # fmt: skip
     if sign:
         from offload.workers.provenance import sign_artifact

@@ -44,7 +44,9 @@ async def logout(call: Call) -> Reply:
     """Drop the caller's session cookie."""
     call.dash.guard.logout(call.headers)
     secure = call.req.scope.get("scheme") == "https"
-    return Reply({"authenticated": False}, headers=[(b"set-cookie", Guard.session_cookie("", secure=secure, max_age=0))])
+    return Reply(
+        {"authenticated": False}, headers=[(b"set-cookie", Guard.session_cookie("", secure=secure, max_age=0))]
+    )
 
 
 async def replay(call: Call) -> Any:

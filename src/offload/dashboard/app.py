@@ -230,7 +230,9 @@ class Dashboard:
         if path.suffix == ".html":
             headers.append((b"content-security-policy", PAGE_CSP.encode()))
         if req.method == "HEAD":
-            await req.send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", ctype.encode()), *headers]})
+            await req.send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", ctype.encode()), *headers]}
+            )
             await req.send({"type": "http.response.body", "body": b""})
             return
         await send_bytes(req.send, 200, body, ctype, headers)

@@ -80,7 +80,9 @@ def _prompt(request: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
         if not isinstance(m, dict):
             continue
         parts = m.get("content") or []
-        images = sum(1 for p in parts if isinstance(p, dict) and p.get("type") == "image") if isinstance(parts, list) else 0
+        images = (
+            sum(1 for p in parts if isinstance(p, dict) and p.get("type") == "image") if isinstance(parts, list) else 0
+        )
         calls = [
             {"name": c.get("name", ""), "arguments": c.get("arguments", {})}
             for c in m.get("tool_calls") or []

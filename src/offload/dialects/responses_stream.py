@@ -35,7 +35,7 @@ def usage_json(resp: ChatResponse) -> dict[str, Any]:
     u = resp.usage
     return {
         "input_tokens": u.input_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": u.output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": u.total_tokens,

@@ -256,13 +256,13 @@ def isolation() -> Isolation:
     drop_to = _nobody() if root else None
     iso = Isolation(prefix=prefix, pid_namespace=pid_ns, drop_to=drop_to, drop_commands=False)
     if drop_to is not None:
-        probe = _run(iso, "python", "print(1)", (), timeout_s=10, memory_mb=512, output_cap=1000, files=None)
+        probe = _run(iso, "python", "print(1)", timeout_s=10, memory_mb=512, output_cap=1000, files=None)
         if not probe.ok:
             iso = Isolation(prefix=prefix, pid_namespace=pid_ns, drop_to=None, drop_commands=False)
         else:
             check = f"{sys.executable} -I -c pass"
             cmd_iso = Isolation(prefix=prefix, pid_namespace=pid_ns, drop_to=drop_to, drop_commands=True)
-            probe = _run(cmd_iso, "command", check, (), timeout_s=10, memory_mb=512, output_cap=1000, files=None)
+            probe = _run(cmd_iso, "command", check, timeout_s=10, memory_mb=512, output_cap=1000, files=None)
             if probe.ok:
                 iso = cmd_iso
     return iso
@@ -413,6 +413,13 @@ def _pump(
                 break
     finally:
         sel.close()
+    while reason is None and exited_at is None and not _exited(proc.pid):  # pipes closed, process still running
+        if time.monotonic() >= deadline:
+            reason = "timeout"
+        elif cancel is not None and cancel.is_set():
+            reason = "cancelled"
+        else:
+            time.sleep(0.01)
     return out, err, reason
 
 
@@ -420,7 +427,6 @@ def _run(
     iso: Isolation,
     mode: str,
     payload: str,
-    extra_args: tuple[str, ...],
     *,
     timeout_s: float,
     memory_mb: int,
@@ -465,7 +471,7 @@ def _run(
             "PYTHONHASHSEED": "0",
             "PYTHONIOENCODING": "utf-8",
         }
-        argv = [*iso.prefix, sys.executable, "-I", str(root / _BOOT_NAME), json.dumps(cfg), *extra_args]
+        argv = [*iso.prefix, sys.executable, "-I", str(root / _BOOT_NAME), json.dumps(cfg)]
         try:
             proc = subprocess.Popen(
                 argv,
@@ -523,7 +529,7 @@ def run_python(
     another thread, stops the run like a timeout (reported as ``killed_reason="cancelled"``).
     """
     return _run(
-        isolation(), "python", code, (), timeout_s=timeout_s, memory_mb=memory_mb, output_cap=output_cap,
+        isolation(), "python", code, timeout_s=timeout_s, memory_mb=memory_mb, output_cap=output_cap,
         files=files, cancel=cancel,
     )  # fmt: skip
 
@@ -543,7 +549,7 @@ def run_command(
     program); network and process isolation come from the OS namespaces and limits.
     """
     return _run(
-        isolation(), "command", command, (), timeout_s=timeout_s, memory_mb=memory_mb, output_cap=output_cap,
+        isolation(), "command", command, timeout_s=timeout_s, memory_mb=memory_mb, output_cap=output_cap,
         files=files, cancel=cancel,
     )  # fmt: skip
 

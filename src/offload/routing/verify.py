@@ -28,6 +28,7 @@ from typing import Any
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
+from offload.errors import InvalidRequest
 from offload.routing.codeblocks import defined_names, extract_json, extract_python
 from offload.routing.examples import Example, extract_examples, find_signature
 from offload.routing.sandbox import SandboxResult, run_command_async, run_python_async
@@ -37,36 +38,39 @@ from offload.types import ChatRequest, ChatResponse
 
 __all__ = [
     "CODE_KINDS",
-    "Group",
-    "Probe",
-    "ProbeResult",
-    "ProbeRun",
     "agree",
     "check_examples",
+    "CommandVerifier",
     "context_code",
+    "entry_point_of",
     "example_probes",
     "examples_verdict",
-    "extra_probes",
-    "group_runs",
-    "probe_all",
-    "run_probes",
-    "stated_properties",
-    "suspect_examples",
-    "CommandVerifier",
     "ExamplesVerifier",
+    "extra_probes",
+    "Group",
+    "group_runs",
     "JsonSchemaVerifier",
     "JsonVerifier",
     "NamesExistVerifier",
     "NothingRunnable",
+    "Probe",
+    "probe_all",
+    "ProbeResult",
+    "ProbeRun",
     "PythonParsesVerifier",
+    "run_probes",
+    "stated_properties",
+    "suspect_examples",
     "TestsVerifier",
-    "entry_point_of",
     "verifiers_for",
 ]
 
 #: Task kinds whose answer is code to check.
 CODE_KINDS = frozenset({"code_generation", "refactor", "test_generation", "debug"})
 _STUB = re.compile(r"^[ \t]*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+_NAMED = re.compile(
+    r"\b(?:function|method|def)\s+(?:called\s+|named\s+)?(?:`([A-Za-z_]\w*)(?:\(.*?\))?`|([A-Za-z_]\w*)\s*\()"
+)
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -100,8 +104,6 @@ class JsonSchemaVerifier:
         try:
             cls.check_schema(schema)
         except jsonschema_exceptions.SchemaError as exc:
-            from offload.errors import InvalidRequest
-
             raise InvalidRequest(
                 f"the JSON schema given for verification is invalid: {exc.message}",
                 hint="fix the schema (see https://json-schema.org) or drop json_schema from the task",
@@ -307,10 +309,12 @@ class CommandVerifier:
 
 
 def entry_point_of(text: str) -> str | None:
-    """The function a code prompt asks for: the last ``def name(`` stub without a body, else the last ``def``."""
+    """The function a code prompt asks for: the last ``def name(`` stub without a body, else the last ``def``;
+    in prose, the first "function name(...)" / "a function called `name`"."""
     stubs = _STUB.findall(text)
     if not stubs:
-        return None
+        named = _NAMED.search(text)
+        return named.group(1) or named.group(2) if named else None
     for name in reversed(stubs):
         sig = find_signature(text, name)
         body = re.search(rf"def\s+{re.escape(name)}\s*\(.*?\).*?:\s*\n(.*?)(?=^\S|\Z)", text, re.S | re.M)
@@ -417,6 +421,8 @@ class ProbeRun:
     results: list[ProbeResult]
     sandbox: SandboxResult | None = None
     probes: list[Probe] = field(default_factory=list)
+    #: The answer's code the probes ran against.
+    code: str = ""
 
     def signature(self) -> tuple[str, ...]:
         """The answer's behaviour on every probe, for grouping candidates that agree."""
@@ -597,7 +603,7 @@ async def run_probes(
             status=rec["status"], match=rec.get("match"), value=rec.get("value", ""), family=rec.get("family", ""),
             fingerprint=rec.get("fingerprint", ""), failed_checks=tuple(rec.get("failed", ())),
         ))  # fmt: skip
-    return ProbeRun(loaded, load_error, results, result, list(probes))
+    return ProbeRun(loaded, load_error, results, result, list(probes), code)
 
 
 # -- extra checks: inputs next to the examples, stated properties, result types -------------------------------
@@ -729,6 +735,32 @@ def extra_probes(examples: list[Example], source: str, *, limit: int = _MAX_EXTR
     return out
 
 
+def _memorised(code: str, examples: list[Example]) -> Example | None:
+    """The example whose expected value (a collection of two or more items) the code returns as a constant —
+    an answer copied from the task instead of computed."""
+    wanted: dict[str, Example] = {}
+    for ex in examples:
+        if ex.mode == "value":
+            value = ast.literal_eval(ex.expected)
+            if isinstance(value, list | tuple | dict | set) and len(value) >= 2:
+                wanted.setdefault(repr(value), ex)
+    if not wanted or not code:
+        return None
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and node.value is not None:
+            try:
+                returned = repr(ast.literal_eval(node.value))
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            if returned in wanted:
+                return wanted[returned]
+    return None
+
+
 def _feedback(ex: Example, res: ProbeResult) -> str:
     if res.status == "ok":
         return f"Example failed: `{ex.call}` should return `{ex.expected}` but returned `{res.value}`."
@@ -749,13 +781,18 @@ def example_probes(examples: list[Example], source: str, *, extra_checks: bool =
 def examples_verdict(examples: list[Example], run: ProbeRun, verifier: str = "examples", source: str = "") -> Verdict:
     """Judge a :class:`ProbeRun` of :func:`example_probes`.
 
-    Fails on the first failing example (feedback: call, expected, actual); on a "near" extra input whose
+    Fails when the code returns an example's expected collection as a constant (copied, not computed); on
+    the first failing example (feedback: call, expected, actual); on a "near" extra input whose
     result has a type no example has; on any extra input breaking a stated property. Unverified (``ok=None``)
     when an extra input crashes or hangs, or an "edge" input (empty, one element) gives an unexpected type:
     such inputs may lie outside what the task promises, but the answer is no longer sure enough to accept.
     """
     if not run.loaded:
         return Verdict(False, verifier, _short(run.load_error), feedback=f"The code failed to run: {run.load_error}")
+    copied = _memorised(run.code, examples)
+    if copied is not None:
+        text = f"The code returns the expected result of `{copied.call}` as a constant instead of computing it."
+        return Verdict(False, verifier, text, feedback=text)
     for ex, res in zip(examples, run.results, strict=False):
         if res.status != "ok" or not res.match:
             text = _feedback(ex, res)

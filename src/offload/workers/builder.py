@@ -63,7 +63,7 @@ class Constraints(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Lines of code the change may add or remove (blank lines and comments not counted).
-    loc_max: int | None = Field(None, ge=1, le=100_000)
+    loc_max: int | None = Field(default=None, ge=1, le=100_000)
     #: The verification pack: how the suggestion is checked. Only ``python`` exists today.
     pack: str = "python"
 
@@ -84,7 +84,7 @@ class BuildTask(BaseModel):
     objective: str = Field(min_length=1, max_length=20_000)
     files: list[str] = Field(default_factory=list, max_length=20)
     acceptance: list[str] = Field(default_factory=list, max_length=50)
-    constraints: Constraints = Field(default_factory=Constraints)
+    constraints: Constraints = Field(default_factory=lambda: Constraints())
 
     @field_validator("acceptance", mode="before")
     @classmethod

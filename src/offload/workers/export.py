@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -84,7 +85,7 @@ def _prompt_text(messages: list[dict[str, str]]) -> str:
     return "\n\n".join(f"{t['role']}: {t['content']}" for t in turns)
 
 
-def _entries(journal: Journal, kind: str | None, since: str | None, limit: int) -> Iterator[JournalEntry]:
+def _entries(journal: Journal, kind: str | None, since: datetime | None, limit: int) -> Iterator[JournalEntry]:
     offset = 0
     while offset < limit:
         page = journal.list(status="ok", kind=kind, since=since, limit=min(_PAGE, limit - offset), offset=offset)
@@ -100,7 +101,7 @@ def training_pairs(
     fmt: Format = "jsonl",
     verified_only: bool = True,
     kind: str | None = None,
-    since: str | None = None,
+    since: datetime | None = None,
     limit: int = 100_000,
     redactor: Redactor | None = None,
 ) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -137,7 +138,7 @@ def export_training_data(
     fmt: Format = "jsonl",
     verified_only: bool = True,
     kind: str | None = None,
-    since: str | None = None,
+    since: datetime | None = None,
     limit: int = 100_000,
 ) -> ExportResult:
     """Write the pairs to ``out`` atomically (oldest first); an empty export is an error, nothing written."""

@@ -10,6 +10,7 @@ again resumes where it stopped. ``--seed`` makes a run repeatable on a determini
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import validators
 
-from offload.errors import InvalidRequest, OffloadError, VerificationFailed
+from offload.errors import InvalidRequest, NoRouteAvailable, OffloadError, VerificationFailed
 from offload.routing.verdict import Verdict
 from offload.workers import atomic
 from offload.workers.common import ValueVerifier, check_json_schema, generate_json
@@ -165,12 +166,50 @@ class FixturesResult:
     batches: int
     invalid: int
     duplicates: int
+    rejected_batches: int = 0
     generations: list[str] = field(default_factory=list)
     provenance: ProvenanceRecord | None = None
 
     @property
     def total(self) -> int:
         return self.existing + self.written
+
+
+def _batch_schema(sent: Any, n: int) -> dict[str, Any]:
+    items = {"type": "array", "items": sent, "minItems": n, "maxItems": n}
+    return {"type": "object", "additionalProperties": False, "required": ["records"], "properties": {"records": items}}
+
+
+def _batch_check(validator: Any, keys: Sequence[str], seen: dict[str, set[str]]) -> Callable[[Any], Verdict]:
+    """The batch verifier: passes when at least one record is valid and new (the others are regenerated)."""
+
+    def check(value: Any) -> Verdict:
+        part = partition(value.get("records") if isinstance(value, dict) else None, validator, keys, seen)
+        if part.fresh:
+            return Verdict(True, "fixtures", f"{len(part.fresh)} valid, unique record(s)")
+        problems = (part.invalid + part.duplicates)[:5]
+        return Verdict(
+            False, "fixtures", "; ".join(problems)[:300], feedback="No record was usable: " + "; ".join(problems)
+        )
+
+    return check
+
+
+def _batch_seed(seed: int, existing: int, batch: int) -> int:
+    """A batch's seed: the same for the same run, different for every batch and for a resumed run."""
+    digest = hashlib.sha256(f"{seed}:{existing}:{batch}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def _only_rejections(exc: NoRouteAvailable) -> bool:
+    attempts = [a for a in exc.attempts if getattr(a, "status", "") != "skipped"]
+    return bool(attempts) and all(getattr(a, "status", "") == "rejected" for a in attempts)
+
+
+def _resume_hint(exc: OffloadError, result: FixturesResult) -> None:
+    if result.total:
+        note = f"{result.path} holds {result.total} valid records; rerun the same command to resume"
+        exc.hint = f"{exc.hint}; {note}" if exc.hint else note
 
 
 async def generate_fixtures(
@@ -209,35 +248,29 @@ async def generate_fixtures(
             if result.batches >= limit:
                 raise VerificationFailed(
                     f"stopped after {result.batches} batches: only {result.total} of {count} valid, unique records "
-                    f"({result.invalid} invalid, {result.duplicates} duplicates dropped)",
+                    f"({result.invalid} invalid, {result.duplicates} duplicates dropped, {result.rejected_batches} "
+                    "batches with nothing usable)",
                     hint="the unique keys may not allow more values, or the model cannot follow the schema; "
                     f"{path} holds the {result.total} good records; rerun to resume",
                 )
             n = min(batch_size, count - result.total)
-            batch_no = result.existing // batch_size + result.batches
-            batch_schema = {"type": "object", "additionalProperties": False, "required": ["records"],
-                            "properties": {"records": {"type": "array", "items": sent, "minItems": n, "maxItems": n}}}  # fmt: skip
-
-            def check(value: Any, _seen: dict[str, set[str]] = seen) -> Verdict:
-                part = partition(value.get("records") if isinstance(value, dict) else None, validator, keys, _seen)
-                if part.fresh:
-                    return Verdict(True, "fixtures", f"{len(part.fresh)} valid, unique record(s)")
-                problems = (part.invalid + part.duplicates)[:5]
-                return Verdict(False, "fixtures", "; ".join(problems)[:300],
-                               feedback="No record was usable: " + "; ".join(problems))  # fmt: skip
-
+            batch_seed = None if seed is None else _batch_seed(seed, result.existing, result.batches)
             try:
                 gen = await generate_json(
-                    engine, worker="fixtures", kind="fixtures", schema=batch_schema, strict_schema=False,
-                    prompt=_prompt(sent, n, batch_no + 1, instructions, keys),
-                    verifiers=[ValueVerifier("fixtures", check)], model=model, max_tokens=min(4096, 160 * n + 64),
-                    temperature=0.9, seed=None if seed is None else seed * 100_003 + batch_no, ctx=ctx,
+                    engine, worker="fixtures", kind="fixtures", schema=_batch_schema(sent, n), strict_schema=False,
+                    prompt=_prompt(sent, n, result.existing // batch_size + result.batches + 1, instructions, keys),
+                    verifiers=[ValueVerifier("fixtures", _batch_check(validator, keys, seen))], model=model,
+                    max_tokens=min(4096, 160 * n + 64), temperature=0.9, seed=batch_seed, ctx=ctx,
                 )  # fmt: skip
+            except NoRouteAvailable as exc:
+                if _only_rejections(exc):  # the models answered, nothing was usable: try a fresh batch
+                    result.batches += 1
+                    result.rejected_batches += 1
+                    continue
+                _resume_hint(exc, result)
+                raise
             except OffloadError as exc:
-                if result.total:
-                    exc.hint = (exc.hint + "; " if exc.hint else "") + (
-                        f"{path} holds {result.total} valid records; rerun the same command to resume"
-                    )
+                _resume_hint(exc, result)
                 raise
             result.batches += 1
             part = partition(gen.value.get("records"), validator, keys, seen)

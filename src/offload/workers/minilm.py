@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import struct
 import threading
 import unicodedata
@@ -134,9 +135,14 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (x - mean) / np.sqrt(var + 1e-12) * w + b
 
 
+def _matmul(h: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    # One 2-D GEMM over all tokens: many times faster than NumPy's batched (3-D @ 2-D) matmul path.
+    return (h.reshape(-1, h.shape[-1]) @ weight).reshape(*h.shape[:-1], weight.shape[1])
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     # erf via Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): exact GELU as BERT uses, without SciPy.
-    z = x / np.sqrt(2.0)
+    z = x / math.sqrt(2.0)  # a Python float keeps float32 (a NumPy float64 scalar would promote)
     s, a = np.sign(z), np.abs(z)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
@@ -179,8 +185,8 @@ class MiniLM:
             if self._w is None or self._tok is None:
                 try:
                     weights = _safetensors(self.directory / "model.safetensors")
-                    for name in [n for n in weights if n.startswith("encoder.") and n.endswith("dense.weight")
-                                 or n.endswith(("query.weight", "key.weight", "value.weight"))]:
+                    linear = ("dense.weight", "query.weight", "key.weight", "value.weight")
+                    for name in [n for n in weights if n.startswith("encoder.") and n.endswith(linear)]:
                         # stored (out, in); keep (in, out) contiguous: x @ W is many times faster than x @ W.T
                         weights[name] = np.ascontiguousarray(weights[name].T)
                     self._w = weights
@@ -217,14 +223,14 @@ class MiniLM:
             p = f"encoder.layer.{i}."
 
             def lin(h: np.ndarray, name: str, _p: str = p) -> np.ndarray:
-                return h @ w[_p + name + ".weight"] + w[_p + name + ".bias"]
+                return _matmul(h, w[_p + name + ".weight"]) + w[_p + name + ".bias"]
 
             q, k, v = (lin(x, f"attention.self.{m}").reshape(b, n, self.heads, hd).transpose(0, 2, 1, 3)
                        for m in ("query", "key", "value"))  # fmt: skip
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(hd) + pad
+            scores = np.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(hd) + pad
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attn = scores / scores.sum(-1, keepdims=True)
-            ctx = (attn @ v).transpose(0, 2, 1, 3).reshape(b, n, -1)
+            ctx = np.einsum("bhqk,bhkd->bqhd", attn, v).reshape(b, n, -1)
             x = _layer_norm(x + lin(ctx, "attention.output.dense"), w[p + "attention.output.LayerNorm.weight"],
                             w[p + "attention.output.LayerNorm.bias"])  # fmt: skip
             h = lin(_gelu(lin(x, "intermediate.dense")), "output.dense")

@@ -102,11 +102,17 @@ def response_schema(req: MockRequest, schema: dict[str, Any] | None, *, as_body:
     if as_body and schema is not None:
         body = schema
     elif req.shape == "collection":
-        page_props = {k: {"type": "integer", "minimum": 0} for k in ("page", "per_page", "total", "total_pages")}
+        # What the request fixes is constant in the schema (so decoding enforces it); the rest is checked.
+        page_props = {
+            "page": {"type": "integer", "enum": [req.page]},
+            "per_page": {"type": "integer", "enum": [req.per_page]},
+            "total": {"type": "integer", "minimum": (req.page - 1) * req.per_page + 1},
+            "total_pages": {"type": "integer", "minimum": req.page},
+        }
         body = {
             "type": "object", "required": ["data", "pagination"],
             "properties": {
-                "data": {"type": "array", "items": item, "maxItems": req.per_page},
+                "data": {"type": "array", "items": item, "minItems": 1, "maxItems": req.per_page},
                 "pagination": {"type": "object", "properties": page_props, "required": list(page_props)},
             },
         }  # fmt: skip

@@ -9,6 +9,7 @@ first pass, with what a stronger reviewer should look at marked.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ async def review(
                   f"file and line number shown.\n\n{code}\n\nReply with JSON {{\"findings\": [...]}}.")  # fmt: skip
         gen = await generate_json(
             engine, worker="review", kind="review", prompt=prompt, system=SYSTEM, schema=FINDINGS_SCHEMA,
-            verifiers=[ValueVerifier("review", lambda v, g=group: _check(g, v))], model=model, max_tokens=2048,
+            verifiers=[ValueVerifier("review", functools.partial(_check, group))], model=model, max_tokens=2048,
             temperature=0.1, ctx=ctx,
         )  # fmt: skip
         if gen.journal_id:

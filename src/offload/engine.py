@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from offload.routing.classify import TaskProfile, classify
 from offload.routing.health import BreakerBoard
 from offload.routing.policy import Route, plan_route
 from offload.routing.task import Task
+from offload.routing.verdict import Verifier
 from offload.routing.verify import verifiers_for
 from offload.store.journal import Journal
 from offload.store.ledger import Ledger
@@ -113,7 +114,13 @@ class Engine:
         if b is None:
             if name not in self.config.backends:
                 raise UnknownModel(f"no backend named {name!r}", hint=f"configured: {sorted(self.config.backends)}")
-            b = create_backend(self.config.backends[name])
+            cfg = self.config.backends[name]
+            kw: dict[str, Any] = {}
+            if cfg.kind == "embedded":  # it serves one model: report it under its inventory name
+                spec = next((m for m in self.config.models if m.backend == name), None)
+                if spec is not None:
+                    kw["model_name"] = spec.upstream_name
+            b = create_backend(cfg, **kw)
             self._backends[name] = b
         return b
 
@@ -189,16 +196,24 @@ class Engine:
         )
 
     async def run(
-        self, task: Task, ctx: RequestContext | None = None, *, journal_id: str | None = None
+        self,
+        task: Task,
+        ctx: RequestContext | None = None,
+        *,
+        journal_id: str | None = None,
+        verifiers: Sequence[Verifier] | None = None,
     ) -> ChatResponse:
-        """Run a task through the verified cascade; journaled and metered. Raises offload errors."""
+        """Run a task through the verified cascade; journaled and metered. Raises offload errors.
+
+        ``verifiers``, when given, replace the ones inferred from the task (workers bring their own checks).
+        """
         ctx = ctx or RequestContext()
         jid = journal_id or await self._begin(task.request, ctx, task.kind)
         route: Route | None = None
         try:
             profile = classify(task)
             route = plan_route(profile, self.config, health=self.board, loaded=await self.residency.loaded())
-            verifiers = verifiers_for(task, profile.kind)
+            checks = list(verifiers) if verifiers is not None else verifiers_for(task, profile.kind)
             reference = self.reference_model(route)
 
             async def on_attempt(a: Attempt) -> None:
@@ -212,7 +227,7 @@ class Engine:
                 task,
                 route,
                 _LazyBackends(self),
-                verifiers,
+                checks,
                 board=self.board,
                 budget=route.budget,
                 on_attempt=on_attempt,

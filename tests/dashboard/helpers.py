@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ async def _seed(engine: Engine, local: ScriptedBackend) -> str:
         await engine.chat(ChatRequest.from_prompt(f"Explain the trade-offs of event sourcing, take {i}.", model=CLOUD), cloud_ctx)
     local.add_error(UpstreamHTTPError("the model rejected the request", status=400, backend="local"))
     try:
-        await engine.chat(ChatRequest.from_prompt("This one fails upstream.", model=LOCAL), ctx)
+        await engine.chat(ChatRequest.from_prompt("Translate good night into French.", model=LOCAL), ctx)
     except OffloadError:
         pass
     failed = engine.journal.list(status="error", limit=1)
@@ -151,7 +152,8 @@ def running_dashboard(tmp: Path, **server: Any) -> Iterator[Env]:
         cloud = ScriptedBackend("cloud", responder=answer, models=[CLOUD], cloud=True)
         db = tmp / "journal.db"
         seed_engine = Engine(cfg, backends={"local": local, "cloud": cloud}, journal_path=db)
-        failed_id = asyncio.run(_seed(seed_engine, local))
+        with ThreadPoolExecutor(1) as pool:  # a thread of its own: Playwright's sync API may own this one's loop
+            failed_id = pool.submit(asyncio.run, _seed(seed_engine, local)).result()
         seed_engine.journal.close()
         _backdate(db)
         engine = Engine(cfg, backends={"local": local, "cloud": cloud}, journal_path=db)

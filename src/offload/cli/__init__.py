@@ -6,7 +6,23 @@ import sys
 
 import typer
 
-from offload.cli import bench_cmd, config_cmd, doctor, gateway, log, mcp_cmd, modelops, models, route, run, savings
+from offload.cli import (
+    bench_cmd,
+    config_cmd,
+    data_cmd,
+    doctor,
+    gateway,
+    log,
+    mcp_cmd,
+    memory_cmd,
+    modelops,
+    models,
+    provenance_cmd,
+    route,
+    run,
+    savings,
+    workers_cmd,
+)
 from offload.cli.common import State, render_error
 from offload.errors import OffloadError
 
@@ -30,7 +46,23 @@ def _root(
     ctx.call_on_close(ctx.obj.close)
 
 
-for _module in (run, route, gateway, models, modelops, log, savings, doctor, config_cmd, mcp_cmd, bench_cmd):
+for _module in (
+    run,
+    route,
+    gateway,
+    models,
+    modelops,
+    log,
+    savings,
+    doctor,
+    config_cmd,
+    workers_cmd,
+    data_cmd,
+    memory_cmd,
+    provenance_cmd,
+    mcp_cmd,
+    bench_cmd,
+):
     _module.register(app)
 
 

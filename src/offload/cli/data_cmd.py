@@ -95,7 +95,7 @@ def create(
     text = read_text_file(modelfile_path, "Modelfile")
     o = state(ctx).offload()
     seen: list[str] = []
-    status = o._call(create_model(o.engine, name, text, backend=backend, on_status=seen.append))
+    status = o.call(create_model(o.engine, name, text, backend=backend, on_status=seen.append))
     if as_json:
         print_json({"model": name, "status": status, "steps": seen})
     else:

@@ -18,7 +18,7 @@ def doctor(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
     """Check every backend, the journal and the embedded model; say how to fix what is wrong."""
     o = state(ctx).offload()
     checks: list[dict[str, object]] = []
-    for h in o._call(o.engine.health()):
+    for h in o.call(o.engine.health()):
         checks.append(
             {
                 "check": f"backend {h.backend}",

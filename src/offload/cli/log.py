@@ -154,13 +154,13 @@ def replay(
     if watch:
         if chosen != ["queued"]:
             raise InvalidRequest("--watch works with --queued", hint="offload replay --queued --watch")
-        outcomes = o._call(
+        outcomes = o.call(
             rp.watch(
                 o.engine, interval_s=interval, timeout_s=timeout, on_wait=lambda m: err_console.print(m, style="dim")
             )
         )
     else:
-        outcomes = o._call(
+        outcomes = o.call(
             rp.replay(o.engine, ids=list(entry_id) if entry_id else None, which=chosen[0] if chosen else None)
         )
     if as_json:

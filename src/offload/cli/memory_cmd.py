@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -10,6 +11,10 @@ from rich.table import Table
 
 from offload.cli.common import console, print_json, state
 from offload.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from offload.api import Offload
+    from offload.workers.memory import Memory
 
 _EMBED_HELP = "Embedding model: an inventory model, 'builtin' (bundled MiniLM) or 'hash' (no model)."
 
@@ -20,7 +25,7 @@ def register(app: typer.Typer) -> None:
     app.command("forget")(forget)
 
 
-def _memory(ctx: typer.Context, embed_model: str | None):  # type: ignore[no-untyped-def]
+def _memory(ctx: typer.Context, embed_model: str | None) -> tuple[Offload, Memory]:
     from offload.workers.embeddings import choose_embedder
     from offload.workers.memory import Memory
 
@@ -44,11 +49,11 @@ def remember(
     o, mem = _memory(ctx, embed_model)
     try:
         if file is not None:
-            stored = o._call(mem.remember_file(file))
+            stored = o.call(mem.remember_file(file))
             new = sum(1 for _, fresh in stored if fresh)
             console.print(f"remembered {file}: {len(stored)} paragraph(s), {new} new", highlight=False)
         else:
-            note, fresh = o._call(mem.remember(text or ""))
+            note, fresh = o.call(mem.remember(text or ""))
             console.print(f"{'remembered' if fresh else 'already remembered'} as note {note.id}", highlight=False)
     finally:
         mem.close()
@@ -64,7 +69,7 @@ def recall(
     """The notes closest in meaning to QUERY, best first."""
     o, mem = _memory(ctx, embed_model)
     try:
-        hits = o._call(mem.recall(query, k))
+        hits = o.call(mem.recall(query, k))
     finally:
         mem.close()
     if as_json:

@@ -86,12 +86,12 @@ def setup(
     """Check the backends, pull the inventory's models with progress, verify them, show the inventory."""
     o, manager = _manager(ctx)
     if as_json:
-        report = o._call(manager.setup(optional=optional))
+        report = o.call(manager.setup(optional=optional))
         print_json({"checks": [asdict(c) for c in report.checks], "models": [asdict(x) for x in report.outcomes]})
         raise typer.Exit(0 if report.ok else 1)
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as progress:
-        report = o._call(manager.setup(optional=optional, on_event=_PullBars(progress)))
+        report = o.call(manager.setup(optional=optional, on_event=_PullBars(progress)))
     console.print(_outcomes_table(report))
     from offload.cli.models import models as models_cmd
 
@@ -151,7 +151,7 @@ def plan(
 def ps(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Models loaded in memory now: VRAM each and when they expire."""
     o, manager = _manager(ctx)
-    rows = o._call(manager.ps())
+    rows = o.call(manager.ps())
     if as_json:
         print_json([asdict(r) for r in rows])
         return
@@ -176,7 +176,7 @@ def load(
 ) -> None:
     """Load a model into memory now and keep it for --keep-alive."""
     o, manager = _manager(ctx)
-    used = o._call(manager.load(model, keep_alive))
+    used = o.call(manager.load(model, keep_alive))
     forever = used == -1 or (isinstance(used, str) and used.startswith("-"))
     console.print(f"loaded {model}, kept {'until unloaded' if forever else f'for {used}'} after its last use")
 
@@ -184,7 +184,7 @@ def load(
 def unload(ctx: typer.Context, model: str = typer.Argument(..., help="Inventory model name.")) -> None:
     """Unload a model from memory now."""
     o, manager = _manager(ctx)
-    o._call(manager.unload(model))
+    o.call(manager.unload(model))
     console.print(f"unloaded {model}")
 
 

@@ -33,7 +33,7 @@ def models(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
                 listed[name] = None
         return health, listed
 
-    health, listed = o._call(gather())
+    health, listed = o.call(gather())
     rows = []
     for m in o.config.models:
         h = health.get(m.backend)

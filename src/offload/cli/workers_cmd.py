@@ -62,7 +62,7 @@ def build(
     loaded = load_task(task, root)
     o = state(ctx).offload()
     try:
-        result = o._call(run_build(o.engine, loaded, context=list(context), model=model))
+        result = o.call(run_build(o.engine, loaded, context=list(context), model=model))
     except (NoRouteAvailable, VerificationFailed) as exc:
         if isinstance(exc, NoRouteAvailable):
             _attempts(exc)
@@ -118,7 +118,7 @@ def fixtures(
     columns = (TextColumn("fixtures"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=as_json, disable=as_json) as bar:
         tid = bar.add_task("records", total=count)
-        result = o._call(generate_fixtures(
+        result = o.call(generate_fixtures(
             o.engine, data, count, out, batch_size=batch, seed=seed, unique=unique, instructions=instructions,
             model=model, on_progress=lambda done, total: bar.update(tid, completed=done, total=total),
         ))  # fmt: skip
@@ -153,7 +153,7 @@ def mock(
 
     data = load_json_file(schema, "schema file") if schema else None
     o = state(ctx).offload()
-    result = o._call(mock_response(o.engine, request, schema=data, as_body=body_schema, hint=about, model=model))
+    result = o.call(mock_response(o.engine, request, schema=data, as_body=body_schema, hint=about, model=model))
     print_json({"status": result.status, "body": result.body} if full else result.body)
 
 
@@ -182,7 +182,7 @@ def review(
     else:
         raise InvalidRequest("nothing to review", hint="pass files, or --diff [REV]")
     o = state(ctx).offload()
-    result = o._call(run_review(o.engine, segments, focus=focus, model=model))
+    result = o.call(run_review(o.engine, segments, focus=focus, model=model))
     if as_json:
         print_json({"findings": [f.to_dict() for f in result.findings], "escalations": len(result.escalations),
                     "journal_ids": result.generations})  # fmt: skip
@@ -212,7 +212,7 @@ def vision(
     from offload.workers.vision import screen
 
     o = state(ctx).offload()
-    result = o._call(screen(o.engine, image, prompt=prompt, max_bytes=int(max_mb * 1024 * 1024), model=model))
+    result = o.call(screen(o.engine, image, prompt=prompt, max_bytes=int(max_mb * 1024 * 1024), model=model))
     if as_json:
         print_json({"findings": result.findings, "summary": result.summary,
                     "needs_escalation": result.needs_escalation, "journal_id": result.generation.journal_id})  # fmt: skip

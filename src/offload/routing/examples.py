@@ -12,6 +12,7 @@ balanced call, the separator and the value; ``ast.literal_eval`` decides what th
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import doctest
 import io
@@ -229,6 +230,7 @@ class _Extractor:
         self.entry = entry_point or (next(iter(self.targets)) if len(self.targets) == 1 else None)
         self.defined = set(self.sigs) | _assigned_names(self.text)
         self.found: list[Example] = []
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", self.text))]
 
     def target_for(self, name: str, n_args: int) -> str | None:
         if name in self.targets:
@@ -256,8 +258,12 @@ class _Extractor:
         node.func.id = func
         return func, ast.unparse(node)
 
+    def line_of(self, pos: int) -> int:
+        """1-based line number of offset ``pos``."""
+        return bisect.bisect_right(self.line_starts, pos)
+
     def add(self, func: str, call: str, expected: str, form: str, pos: int, **kw: object) -> None:
-        line = self.text.count("\n", 0, pos) + 1
+        line = self.line_of(pos)
         self.found.append(Example(func=func, call=call, expected=expected, form=form, line=line, **kw))  # type: ignore[arg-type]
 
     # -- forms --------------------------------------------------------------------------------------------
@@ -321,9 +327,9 @@ class _Extractor:
         text = self.text
         for match in _CALL.finditer(text):
             name = match.group(1)
-            if name not in self.targets and self.entry is None:
+            if name not in self.targets and (self.entry is None or name in self.defined or name in _BUILTINS):
                 continue
-            line_no = text.count("\n", 0, match.start()) + 1
+            line_no = self.line_of(match.start())
             line_start = text.rfind("\n", 0, match.start()) + 1
             prefix = text[line_start : match.start()]
             if line_no in skip_lines or re.search(r"\bdef\s+$", prefix) or _inside_expression(prefix):

@@ -40,8 +40,8 @@ class Workers:
         self.offload = offload
         self.engine = offload.engine
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.offload._call(coro)
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.offload.call(coro)
 
     # -- async ----------------------------------------------------------------------------------------------
     async def abuild(self, task: str | Path, *, root: str | Path | None = None, context: Sequence[str | Path] = (),
@@ -106,25 +106,25 @@ class Workers:
 
     # -- sync -----------------------------------------------------------------------------------------------
     def build(self, task: str | Path, **kw: Any) -> BuildResult:
-        return self._call(self.abuild(task, **kw))
+        return self.call(self.abuild(task, **kw))
 
     def fixtures(self, schema: dict[str, Any], count: int, out: str | Path, **kw: Any) -> FixturesResult:
-        return self._call(self.afixtures(schema, count, out, **kw))
+        return self.call(self.afixtures(schema, count, out, **kw))
 
     def mock(self, request_line: str, **kw: Any) -> MockResult:
-        return self._call(self.amock(request_line, **kw))
+        return self.call(self.amock(request_line, **kw))
 
     def review(self, files: Sequence[str | Path] = (), **kw: Any) -> ReviewResult:
-        return self._call(self.areview(files, **kw))
+        return self.call(self.areview(files, **kw))
 
     def vision(self, image: str | Path, **kw: Any) -> VisionResult:
-        return self._call(self.avision(image, **kw))
+        return self.call(self.avision(image, **kw))
 
     def remember(self, text: str, **kw: Any) -> int:
-        return self._call(self.aremember(text, **kw))
+        return self.call(self.aremember(text, **kw))
 
     def recall(self, query: str, k: int = 5) -> list[Recalled]:
-        return self._call(self.arecall(query, k))
+        return self.call(self.arecall(query, k))
 
     def verify(self, target: str) -> VerifyReport:
         """Check a provenance record (file, record file or id) against the journal."""

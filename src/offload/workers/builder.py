@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -229,7 +230,7 @@ async def build(
     engine: Engine,
     task: LoadedTask,
     *,
-    context: list[str | Path] = (),  # type: ignore[assignment]
+    context: Sequence[str | Path] = (),
     model: str = "auto",
     max_tokens: int = 2048,
     ctx: RequestContext | None = None,
@@ -238,7 +239,7 @@ async def build(
     notes = ""
     if context:
         budget = context_budget(engine, "code_generation", _prompt(task, ""), max_tokens=max_tokens)
-        notes = build_context(context, task.example_text, budget).text
+        notes = build_context(list(context), task.example_text, budget).text
     verifier = ValueVerifier("builder", lambda v: check_suggestion(task, v))
     gen = await generate_json(
         engine, worker="build", kind="code_generation", prompt=_prompt(task, notes), system=SYSTEM,

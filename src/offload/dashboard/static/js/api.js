@@ -20,7 +20,7 @@ async function parse(resp) {
   const type = resp.headers.get("content-type") || "";
   if (type.includes("application/json")) body = await resp.json();
   if (!resp.ok) {
-    if (resp.status === 401) window.dispatchEvent(new CustomEvent("offload:unauthorized"));
+    if (resp.status === 401 && !resp.url.endsWith("/login")) window.dispatchEvent(new CustomEvent("offload:unauthorized"));
     throw new ApiError(resp.status, body);
   }
   return body;

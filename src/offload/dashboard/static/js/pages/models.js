@@ -17,7 +17,8 @@ function installedCell(m) {
 function loadedCell(m) {
   if (!m.loaded) return h("span", { class: "faint" }, "—");
   return h("div", null, h("span", { class: "pill info" }, "loaded"),
-    h("div", { class: "small muted" }, `${m.loaded_vram_gb ? fmt.gb(m.loaded_vram_gb) : ""} ${m.expires_in || ""}`));
+    h("div", { class: "small muted" }, [m.loaded_vram_gb ? fmt.gb(m.loaded_vram_gb) : null, m.expires_in ? `expires ${m.expires_in}` : null]
+      .filter(Boolean).join(" · ")));
 }
 
 function progressBox(job) {
@@ -34,7 +35,9 @@ function draw(root, d, jobs, reload) {
   const rows = d.models.map((m) => {
     const job = [...jobs.values()].find((j) => j.model === m.name && (j.status === "running" || Date.now() / 1000 - (j.finished_at || 0) < 60));
     const actions = [];
-    if (m.can_pull) {
+    if (m.can_pull && job && job.status === "running") {
+      actions.push(h("button", { class: "btn small", type: "button", disabled: true }, "Pulling…"));
+    } else if (m.can_pull) {
       actions.push(actionButton(m.installed ? "Pull again" : "Pull", async () => {
         const out = await api.post("/models/pull", { model: m.name });
         jobs.set(out.job.id, out.job);
@@ -56,18 +59,19 @@ function draw(root, d, jobs, reload) {
         }, { cls: "btn small" }));
       }
     }
-    return h("tr", { dataset: { model: m.name } },
+    const main = h("tr", { dataset: { model: m.name } },
       h("td", null, h("div", { class: "model-name" }, m.name),
         m.upstream !== m.name ? h("div", { class: "small muted mono" }, m.upstream) : null,
-        m.description ? h("div", { class: "model-desc" }, m.description) : null,
-        job ? progressBox(job) : null),
+        m.description ? h("div", { class: "model-desc" }, m.description) : null),
       h("td", null, m.backend, h("div", { class: "small muted" }, m.backend_kind)),
       h("td", null, m.roles.map((r) => h("span", { class: "chip" }, r)), m.capabilities.map((c) => h("span", { class: "chip local" }, c))),
       h("td", { class: "num" }, m.vram_gb ? fmt.gb(m.vram_gb) : "—"),
       h("td", { class: "num" }, fmt.compact(m.context_window)),
       h("td", null, installedCell(m), m.required ? null : h("div", { class: "small muted" }, "optional")),
       h("td", null, loadedCell(m)),
-      h("td", { class: "right" }, h("div", { class: "row", style: { justifyContent: "flex-end" } }, actions)));
+      h("td", { class: "right" }, h("div", { class: "actions" }, actions)));
+    if (!job) return main;
+    return [main, h("tr", { class: "progress-row", dataset: { progressFor: m.name } }, h("td", { colspan: 8 }, progressBox(job)))];
   });
   replace(root,
     pageHead("Models", "The inventory from offload.toml: what each model is for, where it runs, and what is in memory."),

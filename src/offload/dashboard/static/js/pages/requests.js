@@ -223,7 +223,7 @@ async function detailPage(root, id) {
     for (const r of d.replayed_by) actions.push(h("a", { class: "btn", href: `#/requests/${encodeURIComponent(r)}` }, "Open replay →"));
     if (d.replay_of) actions.push(h("a", { class: "btn", href: `#/requests/${encodeURIComponent(d.replay_of)}` }, "← Original"));
     replace(root,
-      pageHead(h("span", { class: "row" }, "Request ", h("span", { class: "mono muted small" }, d.id), statusPill(d.status), verdictPill(d.verdict)),
+      pageHead(h("span", { class: "row" }, "Request ", h("span", { class: "mono muted small" }, d.id), statusPill(d.status), d.verdict ? verdictPill(d.verdict) : null),
         d.preview || null, actions),
       h("div", { class: "grid kpis" },
         h("div", { class: "card kpi" }, h("div", { class: "label" }, "Answered by"), h("div", { class: "value small" }, d.model || "—"),

@@ -25,8 +25,8 @@ _PATTERNS = [
 ]
 
 
-_TOKEN_MARKERS = ("ghp", "gho", "ghu", "ghs", "github_pat", "xox", "AKIA", "hf")
-_FIELD_MARKERS = ("api", "key", "secret", "token", "password")
+#: Every pattern above needs one of these substrings; text without any of them is returned untouched.
+_QUICK = re.compile(r"(?i)sk-|bearer|gh[pousr]_|github_pat|xox[abpr]|akia|hf_|api|key|secret|token|password")
 
 
 class Redactor:
@@ -51,17 +51,12 @@ class Redactor:
 
     @staticmethod
     def _patterns(value: str) -> str:
-        # cheap substring checks first: most text holds none of these markers
-        if "sk-" in value:
-            value = _PATTERNS[0].sub(MASK, value)
-        low = value.lower()
-        if "bearer" in low:
-            value = _PATTERNS[1].sub(MASK, value)
-        if any(m in value for m in _TOKEN_MARKERS):
-            value = _PATTERNS[2].sub(MASK, value)
-        if any(m in low for m in _FIELD_MARKERS):
-            value = _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
-        return value
+        # one cheap scan first: most text holds none of the markers the patterns need
+        if _QUICK.search(value) is None:
+            return value
+        for pat in _PATTERNS[:3]:
+            value = pat.sub(MASK, value)
+        return _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
 
     def exact(self, value: str) -> str:
         """Replace only the configured secret values (for opaque data such as base64 images)."""

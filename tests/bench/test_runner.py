@@ -11,6 +11,7 @@ from offload.backends.base import Capabilities
 from offload.backends.scripted import ScriptedBackend
 from offload.bench.results import ResultsFile
 from offload.bench.runner import BenchRunner
+from offload.bench.suites import load_suite
 from offload.errors import BackendUnavailable, ConfigError
 from offload.types import ChatRequest
 
@@ -226,3 +227,28 @@ async def test_profile_errors_are_caught_before_running(tmp_path: Path):
         BenchRunner(eng, suite, [profile("x"), profile("x")], tmp_path / "out")
     assert not (tmp_path / "out" / "results.jsonl").exists()
     await eng.aclose()
+
+
+async def test_relative_out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    sb = ScriptedBackend("sb", [GOOD])
+    suite = toy_suite(tmp_path)
+    eng = engine(tmp_path, {"sb": sb})
+    summary = await BenchRunner(eng, suite, [profile()], Path("rel") / "out").run()
+    await eng.aclose()
+    assert summary.rows[0].passed and (tmp_path / "rel" / "out" / "results.jsonl").is_file()
+    assert "raise NotImplementedError" in prompt_of(sb.requests[0])  # the model saw the repository
+
+
+async def test_humaneval_task_with_a_bare_code_block(tmp_path: Path):
+    suite = load_suite("humaneval").limited(1)
+    body = suite.tasks[0].solution["solution.py"].split("\n\n\n", 1)[1]  # the function alone, without its import
+    assert "import" not in body
+    sb = ScriptedBackend("sb", [f"Here is my solution:\n```python\n{body}```\nIt loops over all pairs."])
+    eng = engine(tmp_path, {"sb": sb})
+    summary = await BenchRunner(eng, suite, [profile()], tmp_path / "out").run()
+    await eng.aclose()
+    [row] = summary.rows
+    assert row.passed, row.iterations  # the code went to solution.py and its import was kept
+    prompt = prompt_of(sb.requests[0])
+    assert "def has_close_elements" in prompt and "solution.py\n```python\n<the complete new content" in prompt

@@ -21,7 +21,7 @@ from tests.server.conftest import make_gateway  # noqa: F401  (the gateway fixtu
 
 CACHE = Path(os.environ.get("OFFLOAD_TEST_CLIENT_CACHE", Path.home() / ".cache" / "offload-tests"))
 #: Generous: the test machine is small and shared.
-INSTALL_TIMEOUT = 1200
+INSTALL_TIMEOUT = 900
 RUN_TIMEOUT = 600
 _CLEARED = ("OPENAI_", "ANTHROPIC_", "CODEX_", "LLM_", "AIDER_", "LITELLM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 

@@ -14,7 +14,7 @@ from offload.cli.serve import aider_command
 from tests.clients.conftest import client_env, run, venv_client
 from tests.server.conftest import MODEL, Gateway
 
-pytestmark = [pytest.mark.sdk, pytest.mark.slow]
+pytestmark = [pytest.mark.sdk, pytest.mark.slow, pytest.mark.timeout(1800)]  # installs + a loaded machine
 
 #: What keeps aider quiet and offline in a test: no git, no update check, no analytics, plain output.
 QUIET = ["--yes", "--no-git", "--no-check-update", "--analytics-disable", "--no-pretty", "--no-fancy-input"]

@@ -21,7 +21,7 @@ from tests.clients.conftest import client_env, npm_client, run
 from tests.fakes.server import serve_app
 from tests.server.conftest import MODEL, Gateway, base_config
 
-pytestmark = [pytest.mark.sdk, pytest.mark.slow]
+pytestmark = [pytest.mark.sdk, pytest.mark.slow, pytest.mark.timeout(1800)]  # installs + a loaded machine
 
 MARK = "offload-tool-ok"
 

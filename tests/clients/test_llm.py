@@ -13,7 +13,7 @@ from offload.types import ToolCall
 from tests.clients.conftest import client_env, run, venv_client
 from tests.server.conftest import MODEL, Gateway
 
-pytestmark = [pytest.mark.sdk, pytest.mark.slow]
+pytestmark = [pytest.mark.sdk, pytest.mark.slow, pytest.mark.timeout(1800)]  # installs + a loaded machine
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +96,9 @@ async def _seed(engine: Engine, local: ScriptedBackend) -> str:
         await engine.run(Task.from_prompt(ADD_PROMPT, model=LOCAL, kind="code_generation"), ctx)
     cloud_ctx = RequestContext(source="gateway", dialect="anthropic", client="claude-code")
     for i in range(3):
-        await engine.chat(ChatRequest.from_prompt(f"Explain the trade-offs of event sourcing, take {i}.", model=CLOUD), cloud_ctx)
+        await engine.chat(
+            ChatRequest.from_prompt(f"Explain the trade-offs of event sourcing, take {i}.", model=CLOUD), cloud_ctx
+        )
     local.add_error(UpstreamHTTPError("the model rejected the request", status=400, backend="local"))
     try:
         await engine.chat(ChatRequest.from_prompt("Translate good night into French.", model=LOCAL), ctx)

@@ -15,7 +15,7 @@ import pytest
 
 from offload.errors import UpstreamHTTPError
 from tests.dashboard.conftest import shot
-from tests.dashboard.helpers import ADD_PROMPT, CODER, LOCAL, Env, running_dashboard
+from tests.dashboard.helpers import ADD_PROMPT, LOCAL, Env, running_dashboard
 from tests.fakes.server import serve_app
 
 pytestmark = pytest.mark.slow
@@ -221,16 +221,23 @@ def test_a_cross_site_post_is_refused(env: Env, page: Any, evil_site: tuple[str,
 def test_sign_in_with_the_api_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: Any) -> None:
     monkeypatch.setenv("OFFLOAD_API_KEY", "dash-secret-key-0123456789")
     with running_dashboard(tmp_path) as keyed:
-        goto(page, keyed, "overview", "form input[name=key]")
-        shot(page, "sign-in")
-        page.fill("input[name=key]", "wrong-key")
-        page.click("button[type=submit]")
-        page.wait_for_selector(".login .callout.bad:not(.hidden)")
-        assert "wrong API key" in page.locator(".login .callout.bad").inner_text()
-        page.fill("input[name=key]", "dash-secret-key-0123456789")
-        page.click("button[type=submit]")
-        page.wait_for_selector("#backends .backend", timeout=15000)
-        page.wait_for_selector("#live.on", timeout=10000)
-        assert "dash-secret-key" not in page.content()
-        errors = [e for e in page.console.errors if "401" not in e]  # the wrong key's 401 is expected
-        assert errors == []
+        try:
+            _sign_in(page, keyed)
+        finally:
+            page.goto("about:blank")  # close the live feed before the server stops
+
+
+def _sign_in(page: Any, keyed: Env) -> None:
+    goto(page, keyed, "overview", "form input[name=key]")
+    shot(page, "sign-in")
+    page.fill("input[name=key]", "wrong-key")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".login .callout.bad:not(.hidden)")
+    assert "wrong API key" in page.locator(".login .callout.bad").inner_text()
+    page.fill("input[name=key]", "dash-secret-key-0123456789")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#backends .backend", timeout=15000)
+    page.wait_for_selector("#live.on", timeout=10000)
+    assert "dash-secret-key" not in page.content()
+    errors = [e for e in page.console.errors if "401" not in e]  # the wrong key's 401 is expected
+    assert errors == []

@@ -315,3 +315,17 @@ def test_error_after_start_is_error_then_response_failed(exc: Exception, code: s
     assert [e["type"] for e in evs[-2:]] == ["error", "response.failed"]
     failed = evs[-1]["response"]
     assert failed["status"] == "failed" and failed["error"]["code"] == code and failed["id"] == evs[0]["response"]["id"]
+
+
+def test_calls_only_in_the_final_response_are_still_sent() -> None:
+    enc = ResponsesStreamEncoder(parse(tools=[{"type": "function", "name": "f"}]), "m")
+    call = ToolCall(id="c1", name="f", arguments={})
+    evs = events(enc.event(StreamEnd(response=response("", [call], "tool_calls"))))
+    assert [e["type"] for e in evs][2:] == [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [o["type"] for o in evs[-1]["response"]["output"]] == ["function_call"]

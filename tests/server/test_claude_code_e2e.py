@@ -42,6 +42,7 @@ def claude_executable() -> Path:
     return exe
 
 
+@pytest.mark.timeout(900)
 def test_claude_code_print_mode(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp", reason="the embedded backend needs llama-cpp-python")
     exe = claude_executable()

@@ -5,14 +5,17 @@ WebSocket refusal."""
 from __future__ import annotations
 
 import json
+import tomllib
 from typing import Any
 
 import httpx
 import openai
 import pytest
+import yaml
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from offload.cli.serve import codex_config, llm_config, startup_lines
 from offload.server.app import create_app
 from offload.types import ToolCall
 from tests.fakes.server import serve_app
@@ -169,9 +172,15 @@ def test_codex_requests_are_fitted_to_a_small_local_model(make_gateway) -> None:
     seen = gw.local.requests[-1]
     assert seen.model == MODEL and not seen.tools and len(seen.system or "") < 4000
     assert seen.messages[-1].text_content == "say hi"
-    # any other client gets exactly what it sent (here: too much for the model, so no route)
+    # any other client gets exactly what it sent (here: too much for the model)
     r = httpx.post(gw.url + "/v1/responses", json=body, timeout=30)
-    assert r.status_code >= 400 and "x-offload-fitted" not in r.headers and "error" in r.json()
+    assert r.status_code == 400 and "x-offload-fitted" not in r.headers
+    assert r.json()["error"]["code"] == "context_length_exceeded"
+    # a last user turn that cannot fit even then: a clear 400 that says what to change
+    body["input"] = [{"role": "user", "content": "hi " * 5000}]
+    r = httpx.post(gw.url + "/v1/responses", json=body, headers=CODEX_HEADERS, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "context_length_exceeded"
+    assert "Codex's config.toml" in r.json()["error"]["message"]
 
 
 def test_error_before_the_stream_is_a_plain_error(make_gateway) -> None:  # type: ignore[no-untyped-def]
@@ -219,3 +228,23 @@ def test_upgrade_without_websocket_support_gets_426(gw: Gateway) -> None:
     with serve_app(create_app(gw.engine), ws="none") as url:
         r = httpx.get(url + "/v1/responses", headers={"upgrade": "websocket", "connection": "Upgrade"})
     assert r.status_code == 426 and r.json()["error"]["code"] == "websocket_not_supported"
+
+
+def test_serve_prints_codex_llm_and_aider_settings() -> None:
+    lines = startup_lines("127.0.0.1", 8787, api_key_env="OFFLOAD_API_KEY", key_set=False)
+    text = "\n".join(lines)
+    assert 'aider --model openai/auto --openai-api-base "http://127.0.0.1:8787/v1"' in text
+    codex = tomllib.loads(codex_config("http://127.0.0.1:8787/v1"))
+    assert codex["model_provider"] == "offload" and codex["model"] == "auto"
+    assert codex["model_providers"]["offload"] == {
+        "name": "offload",
+        "base_url": "http://127.0.0.1:8787/v1",
+        "env_key": "OPENAI_API_KEY",
+        "wire_api": "responses",
+    }
+    (entry,) = yaml.safe_load(llm_config("http://127.0.0.1:8787/v1"))
+    assert entry == {**entry, "model_id": "offload", "api_base": "http://127.0.0.1:8787/v1", "supports_tools": True}
+    assert "api_key_name" not in entry
+    keyed = "\n".join(startup_lines("0.0.0.0", 9000, api_key_env="OFFLOAD_API_KEY", key_set=True))
+    assert '--openai-api-key "$OFFLOAD_API_KEY"' in keyed and "llm keys set offload" in keyed
+    assert "api_key_name: offload" in keyed

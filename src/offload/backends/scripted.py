@@ -174,7 +174,8 @@ class ScriptedBackend:
         except (asyncio.CancelledError, GeneratorExit):
             self.cancelled += 1
             raise
-        for call in step.tool_calls:
+        calls = step.tool_calls or (step.answer.tool_calls if isinstance(step.answer, ChatResponse) else [])
+        for call in calls:
             yield ToolCallEvent(call=call)
         yield StreamEnd(response=self._response(request, step, started, ttft))
 

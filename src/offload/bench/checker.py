@@ -46,6 +46,8 @@ class TestRun:
 
 def read_tree(root: Path) -> dict[str, str]:
     """The text files of a worktree (``.git`` and caches left out), as ``relative/path -> text``."""
+    if not root.is_dir():
+        raise SandboxError(f"no worktree at {root}", hint="delete the bench work directory and run again")
     out: dict[str, str] = {}
     total = 0
     for p in sorted(root.rglob("*")):

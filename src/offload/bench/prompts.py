@@ -32,11 +32,11 @@ PLANNER_SYSTEM = (
     "change in each. Do not write the code itself."
 )
 
-ANSWER_FORMAT = """Answer format — for each file you change or create:
+ANSWER_FORMAT = """Answer format — for each file you change or create, its path and then its whole content:
 
-path/to/file.py
-```python
-<the complete new content of the file>
+{path}
+```{lang}
+<the complete new content of {path}>
 ```
 
 Leave out files you do not change."""
@@ -85,7 +85,8 @@ def build_prompt(spec: str, files: Mapping[str, str], feedback: str | None, plan
         out.append(f"# Plan to follow\n\n{plan.strip()}")
     if feedback:
         out.append(f"# The previous attempt failed\n\n{feedback}")
-    out.append(ANSWER_FORMAT)
+    example = next((p for p in sorted(files) if p.endswith(".py")), None) or next(iter(sorted(files)), "app.py")
+    out.append(ANSWER_FORMAT.format(path=example, lang=_lang(example)))
     return "\n\n".join(out)
 
 

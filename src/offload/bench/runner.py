@@ -94,7 +94,7 @@ class BenchRunner:
         self.engine = engine
         self.suite = suite
         self.profiles = profiles
-        self.out_dir = Path(out_dir)
+        self.out_dir = Path(out_dir).resolve()
         self.results = ResultsFile(self.out_dir / "results.jsonl")
         self.resume = resume
         self.keep_worktrees = keep_worktrees

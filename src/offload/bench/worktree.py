@@ -39,6 +39,8 @@ _GIT_ENV = {
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     """Run ``git args`` in ``cwd`` (no user/system config, no inherited GIT_* variables); return stdout."""
+    if not cwd.is_dir():
+        raise SandboxError(f"git: no such directory {cwd}", hint="delete the bench work directory and run again")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(_GIT_ENV)
     cmd = ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", "-c", "init.defaultBranch=main", *args]
@@ -82,7 +84,8 @@ class TaskRepos:
     """Task repositories and per-run worktrees under ``root`` (a cache: safe to delete between runs)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+        # absolute: git resolves relative worktree paths against the repository, not against our cwd
+        self.root = Path(root).resolve()
 
     def repo_for(self, task: BenchTask) -> Path:
         """The task's repository with its starting state committed (built on first use)."""

@@ -12,14 +12,14 @@ from typing import Any
 
 from offload import __version__
 from offload.dashboard import bench, views
-from offload.dashboard.http import API_HEADERS, Call, Reply
+from offload.dashboard.http import API_HEADERS, BASE_HEADERS, REPORT_CSP, Call, NotFound, Reply, as_int
 from offload.errors import InvalidRequest, OffloadError
 from offload.replay import request_of
 from offload.routing.classify import classify
 from offload.routing.task import Task
 from offload.server.asgi import ClientDisconnected, StreamSink, run_until_disconnect
 from offload.store.entries import STATUSES
-from offload.store.ledger import period_start
+from offload.store.ledger import Period, period_start
 
 #: An event stream ends after this long; EventSource reconnects (and the page reloads its list).
 STREAM_MAX_S = 300.0
@@ -104,8 +104,6 @@ def _filters(q: dict[str, str]) -> dict[str, Any]:
 
 async def requests_list(call: Call) -> Any:
     """Journal entries, newest first, with the journal's filters (status, source, model, kind, search)."""
-    from offload.dashboard.http import as_int
-
     q = call.query
     limit = as_int(q, "limit", 100, 1, 500)
     entries = await call.dash.engine.journal.alist(limit=limit, **_filters(q))
@@ -162,25 +160,20 @@ async def events(call: Call) -> Reply | None:
 
 async def savings(call: Call) -> Any:
     """Per day (the last ``days``), per model and per kind; local vs cloud tokens; verified vs unverified."""
-    from offload.dashboard.http import as_int
-
     days = as_int(call.query, "days", 30, 1, 366)
     ledger = call.dash.engine.ledger
     now = datetime.now().astimezone()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() - (days - 1) * 86400.0
     since = None if call.query.get("range") == "all" else start
-    by_day, by_model, by_kind, total, today, week, alltime = await asyncio.gather(
+    by_day, by_model, by_kind = await asyncio.gather(
         asyncio.to_thread(ledger.breakdown, "day", start),
         asyncio.to_thread(ledger.breakdown, "model", since),
         asyncio.to_thread(ledger.breakdown, "kind", since),
-        asyncio.to_thread(ledger.summary, since),
-        asyncio.to_thread(ledger.avoided, "today"),
-        asyncio.to_thread(ledger.avoided, "7d"),
-        asyncio.to_thread(ledger.avoided, "all"),
     )
-    return views.savings(
-        by_day, by_model, by_kind, total, {"today": today, "7d": week, "all": alltime}, days=days, now=now
-    )
+    total = await asyncio.to_thread(ledger.summary, since)
+    names: tuple[Period, ...] = ("today", "7d", "all")
+    periods: dict[str, float] = await asyncio.to_thread(lambda: {p: ledger.avoided(p) for p in names})
+    return views.savings(by_day, by_model, by_kind, total, periods, days=days, now=now)
 
 
 async def models(call: Call) -> Any:
@@ -232,8 +225,6 @@ async def bench_sets(call: Call) -> Any:
 
 async def bench_report(call: Call) -> Reply:
     """A set's self-contained HTML report, served under a CSP that runs no script."""
-    from offload.dashboard.http import BASE_HEADERS, REPORT_CSP, NotFound
-
     set_id = call.query.get("set") or ""
     s = await asyncio.to_thread(bench.lookup, call.dash.bench_roots(), set_id)
     report = s.report

@@ -176,12 +176,17 @@ class EventHub:
 
     async def _poll(self) -> None:
         watcher = JournalWatcher(self.journal, lookback_s=self.lookback_s)
+        failing = False
         while self._subs:
             try:
                 entries = await asyncio.to_thread(watcher.changed)
-            except OffloadError as exc:  # a locked or vanished journal: keep trying, say so once per failure
-                log.warning("dashboard: cannot read the journal: %s", exc)
-                entries = []
+            except OffloadError as exc:  # a locked or closed journal: keep trying (slower), say so once
+                if not failing:
+                    log.warning("dashboard: cannot read the journal (live updates paused): %s", exc)
+                failing = True
+                await asyncio.sleep(max(1.0, self.interval_s))
+                continue
+            failing = False
             for entry in entries:
                 self.publish("request", self._to_payload(entry))
             await asyncio.sleep(self.interval_s)

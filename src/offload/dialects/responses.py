@@ -365,7 +365,7 @@ def parse_responses_request(body: dict[str, Any]) -> ResponsesRequest:
         max_tokens=max_out,
         response_format=_text_format(text),
         stream=bool(opt_bool(body, "stream", default=False)),
-        options={"parallel_tool_calls": parallel} if parallel is not None else {},
+        options={"parallel_tool_calls": parallel} if parallel is not None and acc.specs else {},
     )
     echo = {
         "instructions": instructions,

@@ -175,6 +175,7 @@ class ResponsesStreamEncoder:
         self._output: list[dict[str, Any]] = []
         self._msg_id: str | None = None  # the open message item
         self._text: list[str] = []
+        self._sent_calls: set[str] = set()
 
     def _sse(self, kind: str, **data: Any) -> bytes:
         payload = {"type": kind, **data, "sequence_number": self._seq}
@@ -225,6 +226,7 @@ class ResponsesStreamEncoder:
         return out
 
     def _call(self, call: ToolCall) -> bytes:
+        self._sent_calls.add(call.id)
         index = len(self._output)
         item_id = new_id("fc")
         done = call_item(self.request, call, item_id)
@@ -262,9 +264,12 @@ class ResponsesStreamEncoder:
     def end(self, resp: ChatResponse) -> bytes:
         """Close the open message and send ``response.completed`` (or ``response.incomplete``)."""
         out = b""
-        if not self._output and self._msg_id is None:  # an empty answer is still one (empty) message
+        if not self._output and self._msg_id is None and not resp.tool_calls:  # an empty answer is one empty message
             out += self._open_message()
         out += self._close_message()
+        for call in resp.tool_calls:  # calls a backend reported only in its final response
+            if call.id not in self._sent_calls:
+                out += self._call(call)
         status, incomplete = final_status(self.request, resp)
         self.model = resp.model or self.model
         final = self._response(status, usage=usage_json(resp), incomplete=incomplete)

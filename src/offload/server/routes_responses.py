@@ -85,14 +85,13 @@ def fit_for_agent(gw: Gateway, creq: ChatRequest, ctx: RequestContext) -> tuple[
     except ContextOverflow as exc:
         raise ContextOverflow(
             exc.message,
-            hint="send a shorter prompt, or set `model` in ~/.codex/config.toml to a model with a larger context window",
+            hint="send a shorter prompt, or set `model` in Codex's config.toml to a model with a larger context window",
         ) from exc
     if not fit.changes:
         return creq, ()
-    out = fit.request
-    out.metadata["requested_model"] = creq.model
-    out.model = spec.name  # the request now fits this model: pin it (``auto`` might pick another)
-    return out, fit.changes
+    # the request now fits this model: pin it (``auto`` might pick another), keeping the name asked for
+    meta = {**creq.metadata, "requested_model": creq.model}
+    return fit.request.model_copy(update={"model": spec.name, "metadata": meta}), fit.changes
 
 
 async def create_response(gw: Gateway, req: Request) -> None:

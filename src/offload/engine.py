@@ -184,6 +184,10 @@ class Engine:
             await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
 
     # -- running ----------------------------------------------------------------------------------------
+    async def begin(self, request: ChatRequest, ctx: RequestContext, kind: str | None = None) -> str:
+        """Commit a ``pending`` journal row for ``request`` (pass its id to :meth:`run` as ``journal_id``)."""
+        return await self._begin(request, ctx, kind)
+
     async def _begin(self, request: ChatRequest, ctx: RequestContext, kind: str | None) -> str:
         return await self.journal.abegin(
             request.model_dump(mode="json", exclude={"metadata"}) | {"metadata": _safe_meta(request.metadata)},

@@ -44,7 +44,7 @@ async def replay_entry(engine: Engine, entry: JournalEntry) -> ReplayOutcome:
     """Re-run one entry; the new row is linked to the old one."""
     req = request_of(entry)
     ctx = RequestContext(source="replay", dialect=entry.dialect, client=entry.client)
-    jid = await engine._begin(req, ctx, entry.kind)
+    jid = await engine.begin(req, ctx, entry.kind)
     await engine.journal.alink_replay(entry.id, jid)
     task = Task(request=req, kind=entry.kind)
     try:

@@ -99,6 +99,20 @@ def test_request_detail_and_replay_of_a_failed_request(env: Env, page: Any) -> N
     assert page.console.errors == []
 
 
+def test_user_and_model_text_is_shown_as_text_never_as_markup(env: Env, page: Any) -> None:
+    attack = """<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script>"""
+    env.local.add(f"Voici: <b id=bold>{attack}</b>")
+    assert chat(env, f"Translate into French: {attack}").status_code == 200
+    [entry] = env.engine.journal.list(search="onerror", limit=1)
+    goto(page, env, f"requests/{entry.id}", "#answer .answer p")
+    assert "<img src=x" in page.locator(".msg.user").first.inner_text()
+    assert "<b id=bold>" in page.locator("#answer").inner_text()
+    goto(page, env, "requests", f'#requests-table tr[data-id="{entry.id}"]')
+    assert page.locator("img, #bold, main script").count() == 0
+    assert page.title() != "pwned"
+    assert page.console.errors == []
+
+
 def test_pull_shows_live_progress_against_fake_ollama(env: Env, page: Any) -> None:
     env.fake.chunk_delay, env.fake.pull_steps = 0.05, 20
     try:

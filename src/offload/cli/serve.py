@@ -66,6 +66,8 @@ def startup_lines(host: str, port: int, *, api_key_env: str | None, key_set: boo
     store = "; then: llm keys set offload" if key_set else ""
     lines.append(f'  {"llm:":<16} add to "$(dirname "$(llm logs path)")/extra-openai-models.yaml"{store}:')
     lines.extend("      " + line for line in llm_config(base, key_set=key_set).splitlines())
+    shown = "127.0.0.1" if host in WILDCARDS else (f"[{host}]" if ":" in host else host)
+    lines.append(f"  {'Dashboard:':<16} http://{shown}:{port}/ui/")
     if not key_set:
         lines.append("  (no API key configured: only this machine can connect)")
     return lines

@@ -138,7 +138,7 @@ class Dashboard:
                 model = getattr(b, "model_name", name)
                 rows.append(
                     {"name": model, "backend": name, "vram_gb": 0.0, "size_gb": None,
-                     "expires_in": "while offload runs (in-process)", "in_inventory": True}
+                     "expires_in": "when offload stops (in-process)", "in_inventory": True}
                 )  # fmt: skip
         return rows
 

@@ -149,7 +149,7 @@ async def code(call: Call) -> Reply:
     creq = _request(call, await call.json(), stream=False)
     ctx = _ctx("code_generation")
     task = Task(request=creq, kind="code_generation", hints=dict(ctx.hints))
-    jid = await eng._begin(creq, ctx, task.kind)
+    jid = await eng.begin(creq, ctx, task.kind)
     source = creq.messages[-1].text_content
     try:
         resp = await run_until_disconnect(call.req.receive, eng.run(task, ctx, journal_id=jid))

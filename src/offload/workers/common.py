@@ -23,7 +23,7 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 from platformdirs import user_data_dir
 
-from offload.errors import Cancelled, InvalidRequest, NoRouteAvailable, OffloadError, VerificationFailed
+from offload.errors import InvalidRequest, OffloadError, VerificationFailed
 from offload.routing.codeblocks import extract_json
 from offload.routing.task import Task, VerifySpec
 from offload.routing.verdict import Verdict, Verifier
@@ -138,60 +138,13 @@ class ValueVerifier:
         return out
 
 
-def _engine_takes_verifiers(engine: Engine) -> bool:
-    try:
-        return "verifiers" in inspect.signature(engine.run).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
 
 
 async def run_task(
     engine: Engine, task: Task, verifiers: Sequence[Verifier], ctx: RequestContext | None = None
 ) -> ChatResponse:
-    """Run ``task`` through the engine's verified cascade with exactly ``verifiers``; journaled and metered.
-
-    Uses ``Engine.run(task, ctx, verifiers=...)`` when the engine accepts it; otherwise runs the same steps
-    as ``Engine.run`` (journal row first, route, cascade with these verifiers, ledger) with the engine's parts.
-    """
-    if _engine_takes_verifiers(engine):
-        return await engine.run(task, ctx, verifiers=list(verifiers))  # type: ignore[call-arg]
-    from offload.engine import RequestContext, _LazyBackends
-    from offload.routing.cascade import run_cascade
-    from offload.routing.classify import classify
-    from offload.routing.policy import plan_route
-
-    ctx = ctx or RequestContext()
-    jid = await engine._begin(task.request, ctx, task.kind)
-    route = None
-    try:
-        route = plan_route(classify(task), engine.config, health=engine.board)
-        reference = engine.reference_model(route)
-
-        async def on_attempt(a: Any) -> None:
-            cost = engine._price_attempt(a, reference)
-            await engine.journal.arecord_attempt(jid, a, cost_equiv_usd=cost, local=engine.is_local(a.backend))
-
-        result = await run_cascade(
-            task, route, _LazyBackends(engine), list(verifiers), board=engine.board, budget=route.budget,
-            on_attempt=on_attempt,
-        )  # fmt: skip
-    except asyncio.CancelledError:
-        await engine._finish_error(jid, Cancelled("cancelled by the caller"), route, status="cancelled")
-        raise
-    except NoRouteAvailable as exc:
-        queued = bool(exc.details.get("all_down"))
-        await engine._finish_error(jid, exc, route, status="queued" if queued else "error")
-        raise
-    except OffloadError as exc:
-        await engine._finish_error(jid, exc, route)
-        raise
-    except Exception as exc:
-        await engine._finish_error(jid, OffloadError(f"internal error: {type(exc).__name__}"), route)
-        raise
-    resp = result.response
-    resp.journal_id = jid
-    await engine._finish_ok(jid, resp, route, is_local=result.is_local)
-    return resp
+    """Run ``task`` through the engine's verified cascade with exactly ``verifiers``; journaled and metered."""
+    return await engine.run(task, ctx, verifiers=list(verifiers))
 
 
 @dataclass

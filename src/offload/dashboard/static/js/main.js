@@ -51,6 +51,9 @@ async function render() {
 
 function loginScreen(message = null) {
   api.stopLive();
+  const live = document.getElementById("live");
+  live.className = "live off";
+  live.textContent = "signed out";
   const key = h("input", { type: "password", name: "key", autocomplete: "current-password", placeholder: "API key", required: true });
   const err = h("div", { class: "callout bad hidden" });
   const form = h("form", null, h("label", { class: "field" }, "The gateway's API key ($OFFLOAD_API_KEY)", key), err,
@@ -66,7 +69,7 @@ function loginScreen(message = null) {
     }
   });
   replace(main, h("div", { class: "card login" }, h("h1", null, "Sign in to offload"),
-    h("p", { class: "muted" }, message || "This gateway is reachable from the network, so its dashboard needs the API key."), form));
+    h("p", { class: "muted" }, message || "This gateway has an API key (it may be reachable from the network), so its dashboard asks for it too."), form));
   key.focus();
 }
 

@@ -75,7 +75,7 @@ function draw(root, d, jobs, reload) {
   });
   replace(root,
     pageHead("Models", "The inventory from offload.toml: what each model is for, where it runs, and what is in memory."),
-    card("Memory", vramBlock([...d.models.filter((m) => m.loaded).map((m) => ({ name: m.name, vram_gb: m.loaded_vram_gb || 0, expires_in: m.expires_in || "" })), ...d.other_loaded],
+    card("Memory", vramBlock([...d.models.filter((m) => m.loaded).map((m) => ({ name: m.name, backend: m.backend, vram_gb: m.loaded_vram_gb || 0, expires_in: m.expires_in || "?" })), ...d.other_loaded],
       d.budget, d.vram_used_gb), { id: "memory" }),
     h("div", { class: "card", style: { marginTop: "16px" } },
       d.models.length ? h("div", { class: "table-wrap" }, h("table", { class: "data", id: "inventory" },

@@ -33,8 +33,10 @@ export function vramBlock(loaded, budget, used) {
       h("span", { class: "muted" }, `budget from ${budget.source}${budget.detail ? ` · ${budget.detail}` : ""}`),
       over ? h("span", { class: "pill bad" }, "over budget") : null),
     h("div", { class: "progress" }, meter(parts, { big: true })),
-    h("div", { class: "legend" }, loaded.map((m, i) => h("span", null, h("i", { class: m.vram_gb > 0 ? `seg-${i % 6}` : "" }),
-      `${m.name} · ${m.vram_gb > 0 ? fmt.gb(m.vram_gb) : "RAM"} · ${m.expires_in}`))),
+    h("div", { class: "loaded-list" }, loaded.map((m, i) => h("div", { class: "loaded-item", dataset: { model: m.name } },
+      h("i", { class: m.vram_gb > 0 ? `seg-${i % 6}` : "" }),
+      h("div", null, h("b", null, m.name), h("div", { class: "small muted" }, `on ${m.backend} · unloads ${m.expires_in}`)),
+      h("div", { class: "num" }, m.vram_gb > 0 ? fmt.gb(m.vram_gb) : "in RAM")))),
     loaded.length ? null : h("div", { class: "muted small" }, "Nothing is loaded right now: the first request loads its model."));
 }
 

@@ -232,8 +232,10 @@ async function detailPage(root, id) {
           h("div", { class: "sub" }, `${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`)),
         h("div", { class: "card kpi" }, h("div", { class: "label" }, "Tokens"), h("div", { class: "value" }, fmt.tokens(d.input_tokens, d.output_tokens)),
           h("div", { class: "sub" }, "in → out")),
-        h("div", { class: "card kpi" }, h("div", { class: "label" }, "Avoided cloud cost"), h("div", { class: "value" }, d.avoided_usd ? fmt.usd(d.avoided_usd) : "—"),
-          h("div", { class: "sub" }, d.reference_model ? `vs ${d.reference_model}` : ""))),
+        h("div", { class: "card kpi" }, h("div", { class: "label" }, "Avoided cloud cost"),
+          h("div", { class: d.verdict === "verified" ? "value" : "value faint" }, d.avoided_usd ? fmt.usd(d.avoided_usd) : "—"),
+          h("div", { class: "sub" }, d.avoided_usd && d.verdict !== "verified" ? "not counted: the answer was not verified"
+            : d.reference_model ? `vs ${d.reference_model}` : ""))),
       h("div", { class: "grid two" },
         card("Request", kv([["source", d.source], ["dialect", d.dialect], ["client", d.client], ["model asked", d.model_requested],
           ["kind", d.kind]])),

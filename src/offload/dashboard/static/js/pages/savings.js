@@ -59,7 +59,7 @@ function draw(root, d, days, onRange) {
             { name: "cloud", cls: "bar-cloud" }], { fmt: fmt.num }),
           legend([["verified", "verified local"], ["unverified", "unverified local"], ["cloud", "answered by the cloud"]]))
           : empty("No task has run yet"))),
-      card("Verified vs unverified", h("div", { class: "row", id: "chart-verdicts" },
+      card("Verified vs unverified", h("div", { class: "donut-row", id: "chart-verdicts" },
         donut([{ name: "verified local", value: t.verified_local, cls: "stroke-verified" },
           { name: "unverified local", value: t.unverified_local, cls: "stroke-unverified" },
           { name: "cloud", value: cloudAnswers, cls: "stroke-cloud" }], fmt.num(t.ok)),

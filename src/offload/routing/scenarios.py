@@ -151,7 +151,9 @@ def fit_request(request: ChatRequest, *, context_window: int, can_call_tools: bo
         req = req.model_copy(update={"tools": [], "tool_choice": None, "messages": _without_tools(req.messages)})
         changes.append(f"dropped {len(request.tools)} tools {model} cannot call")
     min_out = min(256, max(16, context_window // 8))
-    want_out = min(req.max_tokens or 1024, max(min_out, context_window // 4))
+    # an agent asks for 32k-64k tokens "just in case"; a small model given that room rambles on for minutes
+    max_out = max(1024, context_window // 8)
+    want_out = min(req.max_tokens or 1024, max_out, max(min_out, context_window // 4))
     budget = context_window - want_out
     if _estimate(req) > budget and req.system:
         other = _estimate(req.model_copy(update={"system": None}))
@@ -187,7 +189,7 @@ def fit_request(request: ChatRequest, *, context_window: int, can_call_tools: bo
             hint="send a shorter prompt, configure a local model with a larger context window, or route this "
             "scenario to the cloud in [policy.claude_code]",
         )
-    out = min(req.max_tokens or room, room)
+    out = min(req.max_tokens or room, room, max_out)
     if out != req.max_tokens:
         req = req.model_copy(update={"max_tokens": out})
         if request.max_tokens and out < request.max_tokens:

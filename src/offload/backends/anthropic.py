@@ -28,8 +28,8 @@ from offload.backends.anthropic_wire import (
     usage_from_wire,
 )
 from offload.backends.base import Capabilities
-from offload.backends.openai_compat import ProviderHTTPBackend, timings
 from offload.backends.openai_wire import aiter_sse, json_object
+from offload.backends.provider import ProviderHTTPBackend, timings
 from offload.config import BackendConfig
 from offload.errors import InvalidRequest, MalformedResponse, UpstreamHTTPError
 from offload.redact import default_redactor

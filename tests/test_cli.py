@@ -21,7 +21,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 
 @pytest.fixture
 def scripted_config(tmp_path: Path) -> Path:
-    (tmp_path / "answers.json").write_text(json.dumps({"default": "def is_prime(n):\n    return n > 1 and all(n % d for d in range(2, n))\n"}))
+    (tmp_path / "answers.json").write_text(
+        json.dumps({"default": "def is_prime(n):\n    return n > 1 and all(n % d for d in range(2, n))\n"})
+    )
     cfg = tmp_path / "offload.toml"
     cfg.write_text(f"""
 [defaults]
@@ -29,7 +31,7 @@ embedded = false
 
 [backends.local]
 kind = "scripted"
-script = "{tmp_path / 'answers.json'}"
+script = "{tmp_path / "answers.json"}"
 
 [backends.ollama]
 kind = "ollama"
@@ -63,8 +65,13 @@ def assert_clean_error(proc: subprocess.CompletedProcess[str], *words: str) -> N
 
 
 def test_run_verifies_and_journals(scripted_config: Path) -> None:
-    p = run_cli("--config", str(scripted_config), "run", "--explain",
-                "Write is_prime(n).\n>>> is_prime(7)\nTrue\n>>> is_prime(8)\nFalse")
+    p = run_cli(
+        "--config",
+        str(scripted_config),
+        "run",
+        "--explain",
+        "Write is_prime(n).\n>>> is_prime(7)\nTrue\n>>> is_prime(8)\nFalse",
+    )
     assert p.returncode == 0, p.stderr
     assert "def is_prime" in p.stdout and "verified" in p.stdout and "journal" in p.stdout
     log = run_cli("--config", str(scripted_config), "log", "--json")

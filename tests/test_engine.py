@@ -22,8 +22,13 @@ def make_engine(tmp_path: Path, *backends: ScriptedBackend, extra: dict | None =
         "defaults": {"embedded": False},
         "backends": {b.name: {"kind": "scripted"} for b in backends},
         "models": [
-            {"name": f"m-{b.name}", "backend": b.name, "roles": ["code", "fast", "chat", "review"],
-             "vram_gb": float(i + 1), "context_window": 4096}
+            {
+                "name": f"m-{b.name}",
+                "backend": b.name,
+                "roles": ["code", "fast", "chat", "review"],
+                "vram_gb": float(i + 1),
+                "context_window": 4096,
+            }
             for i, b in enumerate(backends)
         ],
     }
@@ -52,8 +57,9 @@ async def test_wrong_answer_escalates_and_repair_feedback_is_sent(tmp_path: Path
     small = ScriptedBackend("small", ["def add(a, b):\n    return a - b"] * 3)
     big = ScriptedBackend("big", ["def add(a, b):\n    return a + b"])
     engine = make_engine(tmp_path, small, big)
-    task = Task.from_prompt("Write add(a, b).\n>>> add(2, 3)\n5\n", kind="code_generation",
-                            verify=VerifySpec(names=["add"]))
+    task = Task.from_prompt(
+        "Write add(a, b).\n>>> add(2, 3)\n5\n", kind="code_generation", verify=VerifySpec(names=["add"])
+    )
     resp = await engine.run(task)
     assert resp.content.strip().endswith("a + b")
     assert resp.verdict == "verified"
@@ -134,12 +140,16 @@ async def test_stream_fails_over_before_first_event(tmp_path: Path) -> None:
 async def test_secrets_never_reach_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOUD_KEY", CANARY)
     sb = ScriptedBackend("a", [BackendUnavailable(f"upstream said key {CANARY} is bad", backend="a")])
-    cfg = parse_config({
-        "defaults": {"embedded": False},
-        "backends": {"a": {"kind": "scripted"},
-                     "c": {"kind": "anthropic", "base_url": "http://127.0.0.1:9", "api_key_env": "CLOUD_KEY"}},
-        "models": [{"name": "m", "backend": "a", "roles": ["chat", "fast", "code"]}],
-    })
+    cfg = parse_config(
+        {
+            "defaults": {"embedded": False},
+            "backends": {
+                "a": {"kind": "scripted"},
+                "c": {"kind": "anthropic", "base_url": "http://127.0.0.1:9", "api_key_env": "CLOUD_KEY"},
+            },
+            "models": [{"name": "m", "backend": "a", "roles": ["chat", "fast", "code"]}],
+        }
+    )
     engine = Engine(cfg, backends={"a": sb}, journal_path=tmp_path / "j.db")
     ctx = RequestContext(source="gateway", headers={"authorization": f"Bearer {CANARY}", "x-api-key": CANARY})
     with pytest.raises(NoRouteAvailable):

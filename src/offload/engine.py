@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,11 +42,7 @@ from offload.types import (
     EmbedResult,
     HealthStatus,
     ModelInfo,
-    StreamEnd,
     StreamEvent,
-    TextDelta,
-    ToolCallEvent,
-    Usage,
     estimate_tokens,
 )
 
@@ -295,183 +290,23 @@ class Engine:
         )
 
     # -- streaming ----------------------------------------------------------------------------------------
-    async def stream(self, request: ChatRequest, ctx: RequestContext | None = None) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest, ctx: RequestContext | None = None) -> AsyncIterator[StreamEvent]:
         """Stream an answer from the first healthy candidate (fail over until the first event arrives).
 
         Closing this iterator early (a client disconnect) cancels the upstream call and journals the row
         as ``cancelled`` with the partial output. An upstream failure mid-stream raises a BackendError.
         """
-        ctx = ctx or RequestContext()
-        task = self.task_for(request, ctx)
-        jid = await self._begin(request, ctx, task.kind)
-        route: Route | None = None
-        try:
-            await self.residency.loaded()  # refresh the cached view of loaded models (at most every few seconds)
-            route = self.resolve(request, ctx, task)
-            route.raise_if_empty()
-        except OffloadError as exc:
-            await self._finish_error(jid, exc, None)
-            raise
-        reference = self.reference_model(route)
-        attempts: list[Attempt] = []
-        n = 0
-        for cand in route.candidates:
-            backend_name = cand.backend
-            n += 1
-            if not self.board.allow(backend_name):
-                a = Attempt(n=n, backend=backend_name, model=cand.model.name, status="skipped", detail="breaker open")
-                attempts.append(a)
-                await self._outcome(
-                    self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
-                )
-                continue
-            backend = self.backend(backend_name)
-            up = request.model_copy(update={"model": cand.model.upstream_name, "stream": True})
-            started = time.perf_counter()
-            agen = backend.stream(up).__aiter__()
-            try:
-                first = await agen.__anext__()
-            except StopAsyncIteration:
-                first = None
-            except BackendError as exc:
-                await agen.aclose()
-                if exc.retryable:
-                    self.board.record_failure(backend_name)
-                a = Attempt(
-                    n=n,
-                    backend=backend_name,
-                    model=cand.model.name,
-                    status="error",
-                    detail=exc.message,
-                    latency_s=time.perf_counter() - started,
-                )
-                attempts.append(a)
-                await self._outcome(
-                    self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
-                )
-                if exc.retryable:
-                    continue
-                await self._finish_error(jid, exc, route)
-                raise
-            except BaseException as exc:
-                await agen.aclose()
-                err = (
-                    Cancelled("cancelled by the caller")
-                    if isinstance(exc, asyncio.CancelledError | GeneratorExit)
-                    else OffloadError(f"internal error: {type(exc).__name__}")
-                )
-                await self._finish_error(jid, err, route, status="cancelled" if isinstance(err, Cancelled) else "error")
-                raise
-            self.board.record_success(backend_name)
-            relay = self._relay(
-                jid, agen, first, cand.model, backend_name, route, attempts, n, started, reference,
-                estimate_tokens(request.all_text()),
-            )  # fmt: skip
-            try:
-                async for ev in relay:
-                    yield ev
-            finally:
-                await relay.aclose()  # journal the outcome now, not when the generator is collected
-            return
-        exc2 = NoRouteAvailable(
-            "every candidate backend is down",
-            attempts=attempts,
-            hint="the request is kept as 'queued'; run `offload replay --queued` when a backend is back",
-        )
-        exc2.details["all_down"] = True
-        await self._finish_error(jid, exc2, route, status="queued")
-        raise exc2
+        from offload.streaming import stream_request
 
-    async def _relay(
-        self,
-        jid: str,
-        agen: AsyncIterator[StreamEvent],
-        first: StreamEvent | None,
-        model: ModelSpec,
-        backend_name: str,
-        route: Route,
-        attempts: list[Attempt],
-        n: int,
-        started: float,
-        reference: str,
-        input_estimate: int,
-    ) -> AsyncIterator[StreamEvent]:
-        parts: list[str] = []
-        final: ChatResponse | None = None
-        status = "error"
-        error: OffloadError | None = None
-        try:
-            ev: StreamEvent | None = first
-            while ev is not None:
-                if isinstance(ev, TextDelta):
-                    parts.append(ev.text)
-                    yield ev
-                elif isinstance(ev, ToolCallEvent):
-                    yield ev
-                elif isinstance(ev, StreamEnd):
-                    final = ev.response
-                    final.model = model.name
-                    final.backend = backend_name
-                    final.journal_id = jid
-                    status = "ok"
-                    a = Attempt(
-                        n=n,
-                        backend=backend_name,
-                        model=model.name,
-                        status="ok",
-                        verdict="not_run",
-                        latency_s=time.perf_counter() - started,
-                        usage=final.usage,
-                    )
-                    attempts.append(a)
-                    final.attempts = list(attempts)
-                    final.route_reason = "streamed from the first healthy candidate"
-                    await self._outcome(
-                        self.journal.arecord_attempt(
-                            jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
-                        )
-                    )
-                    await self._finish_ok(jid, final, route, is_local=self.is_local(backend_name))
-                    yield ev
-                    return
-                try:
-                    ev = await agen.__anext__()  # type: ignore[attr-defined]
-                except StopAsyncIteration:
-                    ev = None
-            error = BackendError("the backend's stream ended without a final event", backend=backend_name)
-            raise error
-        except (asyncio.CancelledError, GeneratorExit):
-            status = "cancelled"
-            raise
-        except OffloadError as exc:
-            error = exc
-            raise
-        finally:
-            if status != "ok":
-                await agen.aclose()  # type: ignore[attr-defined]
-                partial = "".join(parts)
-                usage = Usage(input_tokens=input_estimate, output_tokens=estimate_tokens(partial))
-                a = Attempt(
-                    n=n,
-                    backend=backend_name,
-                    model=model.name,
-                    status="cancelled" if status == "cancelled" else "error",
-                    detail="client disconnected" if status == "cancelled" else (error.message if error else ""),
-                    latency_s=time.perf_counter() - started,
-                    usage=usage,
-                )
-                attempts.append(a)
-                await self._outcome(
-                    self.journal.arecord_attempt(jid, a, cost_equiv_usd=0.0, local=self.is_local(a.backend))
-                )
-                err = (
-                    Cancelled("client disconnected mid-stream")
-                    if status == "cancelled"
-                    else (error or OffloadError("stream failed"))
-                )
-                await self._finish_error(
-                    jid, err, route, status="cancelled" if status == "cancelled" else "error", partial=partial
-                )
+        return stream_request(self, request, ctx or RequestContext())
+
+    async def record_attempt(self, jid: str, attempt: Attempt, cost_equiv_usd: float = 0.0) -> None:
+        """Journal one attempt (awaited or queued, per ``await_outcome``)."""
+        await self._outcome(
+            self.journal.arecord_attempt(
+                jid, attempt, cost_equiv_usd=cost_equiv_usd, local=self.is_local(attempt.backend)
+            )
+        )
 
     # -- other endpoints --------------------------------------------------------------------------------
     def _model_for(self, name: str) -> ModelSpec:

@@ -138,8 +138,6 @@ class ValueVerifier:
         return out
 
 
-
-
 async def run_task(
     engine: Engine, task: Task, verifiers: Sequence[Verifier], ctx: RequestContext | None = None
 ) -> ChatResponse:

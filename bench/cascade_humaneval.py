@@ -20,7 +20,7 @@ Settings (``--settings``, comma-separated; generations are shared between settin
     repair        greedy-chat, then one repair round fed with the failing example
     greedy-both   greedy-chat and greedy-stub as two candidates; accept only when every passing one agrees
     greedy-both+repair   the same, plus the repair round when nothing passes
-    sample3       three sampled candidates (temperature 0.7); accept only when every passing candidate agrees
+    sample3       three sampled candidates (temperature 0.7); accept by the agreement rule of ``decide``
     sample6       six sampled candidates, same rule
     mixed8        greedy-chat + greedy-stub + six samples, same rule
     mixed8+repair mixed8, plus a repair round of greedy-chat when nothing passes
@@ -240,10 +240,19 @@ class Outcome:
     accepted_program: str | None = field(default=None, repr=False)
 
 
-def decide(examples: list[Any], runs: list[ProbeRun], source: str) -> tuple[int | None, str, str]:
-    """Precision first. Candidates that pass every example and fail no extra check are *plausible*; accept
-    when they all behave alike on every probe and either one of them is fully verified or at least two
-    distinct programs agree (then a crash on an edge input is shared, so probably outside the task)."""
+def decide(
+    examples: list[Any], runs: list[ProbeRun], distinct: list[str], candidates: list[str | None], source: str
+) -> tuple[int | None, str, str]:
+    """Precision first; returns (index into ``distinct`` or None, status, detail).
+
+    *Plausible* candidates pass every example and fail no extra check (a crash next to the examples only
+    makes them unsure). Accept when all plausible candidates behave alike on every probe, and
+    - one candidate was asked for and it is fully verified; or
+    - it is fully verified and the task states three or more examples; or
+    - at least two candidates back the group (the same program twice, or different programs), and one of
+      them is fully verified or they are different programs (a crash they share is then probably outside
+      the task). A lone passing candidate among several is weak evidence: the others failed.
+    """
     verdicts = [examples_verdict(examples, run, source=source) for run in runs]
     plausible = [i for i, v in enumerate(verdicts) if v.ok is not False]
     if not plausible:
@@ -253,9 +262,14 @@ def decide(examples: list[Any], runs: list[ProbeRun], source: str) -> tuple[int 
         return None, "rejected", verdicts[0].detail if verdicts else "no runnable candidate"
     if len({runs[i].signature() for i in plausible}) > 1:
         return None, "disagree", f"{len(plausible)} plausible candidates behave differently on extra inputs"
-    if any(verdicts[i].ok for i in plausible) or len(plausible) >= 2:
-        return plausible[0], "accepted", verdicts[plausible[0]].detail
-    return None, "unsure", verdicts[plausible[0]].detail
+    verified = any(verdicts[i].ok for i in plausible)
+    support = sum(1 for c in candidates if c is not None and c in {distinct[i] for i in plausible})
+    chosen = plausible[0]
+    if verified and (len(candidates) == 1 or len(examples) >= 3):
+        return chosen, "accepted", verdicts[chosen].detail
+    if support >= 2 and (verified or len(plausible) >= 2):
+        return chosen, "accepted", f"{support} candidates agree: {verdicts[chosen].detail}"
+    return None, "unsure", verdicts[chosen].detail
 
 
 async def run_setting(gen: Generator, checker: ProbeCache, problem: dict[str, Any], setting: Setting) -> Outcome:
@@ -267,7 +281,8 @@ async def run_setting(gen: Generator, checker: ProbeCache, problem: dict[str, An
         text, seconds = await gen.answer(problem, sample)
         answers.append((sample, text))
         out.seconds += seconds
-    programs = [p for p in (program_for(t, problem) for _, t in answers) if p]
+    candidates = [program_for(t, problem) for _, t in answers]
+    programs = [p for p in candidates if p]
     out.programs, out.candidates = list(programs), len(answers)
     examples = extract_examples(prompt, entry)
     if not examples:
@@ -277,7 +292,7 @@ async def run_setting(gen: Generator, checker: ProbeCache, problem: dict[str, An
     probes = example_probes(examples, prompt)
     distinct = sorted(set(programs))
     runs = await checker.runs(problem, probes, distinct)
-    chosen, out.status, out.detail = decide(examples, runs, prompt)
+    chosen, out.status, out.detail = decide(examples, runs, distinct, candidates, prompt)
     if chosen is None and setting.repair and out.status == "rejected":
         first = next((t for s, t in answers if s == GREEDY_CHAT), answers[0][1])
         first_program = program_for(first, problem)

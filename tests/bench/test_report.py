@@ -60,6 +60,7 @@ def test_summary_numbers():
     assert a.tokens_per_solved == pytest.approx(4 * 150 / 3)
     assert a.cost_per_solved == pytest.approx(0.04 / 3) and a.cost_per_case == pytest.approx(0.01)
     assert a.terminal == {"passed": 3, "malformed": 1}
+    assert a.outcomes == {"passed": 3, "failed": 3, "malformed": 2}
     assert b.terminal == {"passed": 1, "max_iterations": 2, "error": 1} and b.pass_at == [0.25, 0.25, 0.25]
     # tokens/s = output tokens / model seconds (plan + build): 4 * 50 / (4 * 5)
     assert b.tokens_per_s == pytest.approx(200 / 20)

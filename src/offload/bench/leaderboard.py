@@ -48,6 +48,8 @@ class ProfileSummary:
     syntax_errors: int
     test_timeouts: int
     terminal: dict[str, int] = field(default_factory=dict)
+    #: How iterations ended (passed, failed tests, syntax_error, malformed, test_timeout ...), over all cases.
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -117,6 +119,7 @@ def summarize(rows: Iterable[CaseResult], k: int | None = None) -> list[ProfileS
                 terminal={
                     reason: c for reason in TERMINAL_REASONS if (c := sum(r.terminal_reason == reason for r in rs))
                 },
+                outcomes=dict(Counter(it.outcome for r in rs for it in r.iterations)),
             )
         )
     out.sort(key=lambda s: (s.suite, -s.pass_rate, s.seconds_per_case))

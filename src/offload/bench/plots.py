@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from offload.bench.leaderboard import ProfileSummary
-from offload.bench.results import TERMINAL_REASONS
+from offload.bench.results import OUTCOMES, TERMINAL_REASONS
 from offload.errors import ConfigError
 
 __all__ = ["plot_cost_vs_pass", "plot_failure_modes", "plot_pass_by_iteration", "pyplot"]
 
 _COLOURS = {
     "passed": "#2e7d32",
+    "failed": "#f9a825",
+    "syntax_error": "#ef6c00",
+    "test_timeout": "#6d4c41",
     "max_iterations": "#f9a825",
     "max_failures": "#ef6c00",
     "malformed": "#8e24aa",
@@ -71,24 +74,30 @@ def plot_pass_by_iteration(summaries: list[ProfileSummary], path: Path) -> Path:
     return _save(plt, fig, path)
 
 
+def _stacked(ax: Any, labels: list[str], parts: list[dict[str, int]], order: tuple[str, ...], title: str) -> None:
+    left = [0.0] * len(labels)
+    for key in order:
+        shares = [100 * p.get(key, 0) / total if (total := sum(p.values())) else 0.0 for p in parts]
+        if not any(shares):
+            continue
+        ax.barh(labels, shares, left=left, color=_COLOURS.get(key), label=key)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    ax.set_xlim(0, 100)
+    ax.set_title(title, fontsize=10)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
 def plot_failure_modes(summaries: list[ProfileSummary], path: Path) -> Path:
-    """How each profile's cases ended: horizontal stacked bars of terminal-reason shares."""
+    """Failure modes per profile: how cases ended (terminal reasons) and how iterations ended (outcomes)."""
     plt = pyplot()
     many = len({s.suite for s in summaries}) > 1
     labels = [_label(s, many) for s in summaries]
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * max(1, len(summaries))), dpi=110)
-    left = [0.0] * len(summaries)
-    for reason in TERMINAL_REASONS:
-        shares = [100 * s.terminal.get(reason, 0) / s.cases if s.cases else 0.0 for s in summaries]
-        if not any(shares):
-            continue
-        ax.barh(labels, shares, left=left, color=_COLOURS.get(reason), label=reason)
-        left = [a + b for a, b in zip(left, shares, strict=True)]
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("cases (%)")
-    ax.set_title("How cases ended (terminal reason)")
-    ax.invert_yaxis()
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    height = 0.45 * max(1, len(summaries))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 2.4 + 2 * height), dpi=110)
+    _stacked(top, labels, [s.terminal for s in summaries], TERMINAL_REASONS, "How cases ended (terminal reason)")
+    _stacked(bottom, labels, [s.outcomes for s in summaries], OUTCOMES, "How iterations ended")
+    bottom.set_xlabel("share (%)")
     return _save(plt, fig, path)
 
 
@@ -107,6 +116,8 @@ def plot_cost_vs_pass(summaries: list[ProfileSummary], path: Path) -> Path:
     costs = [s.cost_per_case for s in summaries if s.cost_per_case > 0]
     if costs and max(costs) / min(costs) > 50:
         ax.set_xscale("log")
+    else:
+        ax.set_xlim(left=0, right=max(costs, default=0.0) * 1.25 or 1.0)
     ax.set_xlabel("cloud-equivalent cost per task (USD; squares: cloud profiles)")
     ax.set_ylabel("tasks solved (%)")
     ax.set_ylim(-2, 102)

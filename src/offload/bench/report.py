@@ -13,7 +13,7 @@ from pathlib import Path
 from offload import __version__
 from offload.bench.leaderboard import Comparison, ProfileSummary, compare, max_iterations, summarize
 from offload.bench.plots import plot_cost_vs_pass, plot_failure_modes, plot_pass_by_iteration
-from offload.bench.results import TERMINAL_REASONS, CaseResult, latest_rows
+from offload.bench.results import OUTCOMES, TERMINAL_REASONS, CaseResult, latest_rows
 
 __all__ = ["ReportFiles", "leaderboard_markdown", "write_report"]
 
@@ -148,7 +148,7 @@ def write_report(
             figures.append(_img(rep.files[name], alt))
     head, body = leaderboard_rows(summaries)
     modes = [[s.profile] + [str(s.terminal.get(r, 0)) for r in TERMINAL_REASONS] for s in summaries]
-    extra = [[s.profile, str(s.malformed), str(s.syntax_errors), str(s.test_timeouts)] for s in summaries]
+    outcomes = [[s.profile] + [str(s.outcomes.get(o, 0)) for o in OUTCOMES] for s in summaries]
     versions = sorted({r.offload_version for r in latest if r.offload_version}) or [__version__]
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>offload bench report</title>"
@@ -161,7 +161,8 @@ def write_report(
         "divided by tasks solved.</p>"
         + "".join(figures)
         + f"<h2>Failure modes</h2>{_table(['profile', *TERMINAL_REASONS], modes)}"
-        + _table(["profile", "malformed answers", "syntax errors", "test timeouts"], extra)
+        + "<p class='meta'>Cases, by terminal reason (above), and iterations, by outcome (below).</p>"
+        + _table(["profile", *OUTCOMES], outcomes)
         + (_comparison_html(rep.comparison) if rep.comparison else "")
         + f"<details><summary>Per task</summary>{_grid(latest)}</details></body></html>"
     )

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
+    "OUTCOMES",
     "TERMINAL_REASONS",
     "CaseResult",
     "IterationRecord",
@@ -27,6 +28,10 @@ TerminalReason = Literal["passed", "max_iterations", "wall_time", "max_failures"
 Outcome = Literal[
     "passed", "failed", "malformed", "syntax_error", "test_timeout", "stage_timeout", "wall_time", "error"
 ]
+#: How one iteration can end, in report order.
+OUTCOMES: tuple[str, ...] = (
+    "passed", "failed", "syntax_error", "malformed", "test_timeout", "stage_timeout", "wall_time", "error",
+)  # fmt: skip
 TERMINAL_REASONS: tuple[str, ...] = (
     "passed", "max_iterations", "wall_time", "max_failures", "stage_timeout", "malformed", "error",
 )  # fmt: skip

@@ -314,13 +314,27 @@ def entry_point_of(text: str) -> str | None:
     stubs = _STUB.findall(text)
     if not stubs:
         named = _NAMED.search(text)
-        return named.group(1) or named.group(2) if named else None
+        if named:
+            return named.group(1) or named.group(2)
+        return _called_in_examples(text)
     for name in reversed(stubs):
         sig = find_signature(text, name)
         body = re.search(rf"def\s+{re.escape(name)}\s*\(.*?\).*?:\s*\n(.*?)(?=^\S|\Z)", text, re.S | re.M)
         if sig is not None and (body is None or _is_stub_body(body.group(1))):
             return name
     return stubs[-1]
+
+
+_DOCTEST_CALL = re.compile(r"^\s*>>>\s*(?:print\()?([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+_BUILTINS = frozenset({"print", "len", "range", "str", "int", "list", "dict", "set", "sorted", "sum", "max", "min",
+                       "abs", "round", "type", "isinstance", "tuple", "float", "bool", "map", "filter"})  # fmt: skip
+
+
+def _called_in_examples(text: str) -> str | None:
+    """With no stub and no "function name(...)" in the prose (``Write is_prime(n). >>> is_prime(7)``): the one
+    function the ``>>>`` examples call, when they all call the same one."""
+    called = {n for n in _DOCTEST_CALL.findall(text) if n not in _BUILTINS}
+    return called.pop() if len(called) == 1 else None
 
 
 def _is_stub_body(body: str) -> bool:
@@ -683,22 +697,32 @@ def stated_properties(examples: list[Example], source: str) -> tuple[str, ...]:
 
 
 def _variants(value: object, fixed_length: bool) -> list[tuple[object, str]]:
-    """Inputs next to one argument, with their tier: "near" (ints ±1, an int list's last element +1 or
-    dropped, a string shortened by one) or "edge" (one element, empty)."""
-    if isinstance(value, bool):
+    """Inputs next to one argument, with their tier.
+
+    "near" (inside what the task promises, as far as one can tell): ints ±1; an int list's last element +1 or
+    dropped; a list reversed; a list of strings with each string reversed; a string shortened by one or
+    reversed. "edge" (possibly outside it): one element, empty, a string with its case swapped. With
+    ``fixed_length`` (the call takes several sequences of one length, e.g. pairs) lengths are kept.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | list | str):
         return []
     if isinstance(value, int):
         return [(value - 1, "near"), (value + 1, "near")]
-    if isinstance(value, list) and value and all(type(x) is int for x in value):
-        bumped = [*value[:-1], value[-1] + 1]
-        if fixed_length:
-            return [(bumped, "near")]
-        return [(value[:-1], "near"), (bumped, "near"), (value[:1], "edge"), ([], "edge")]
-    if isinstance(value, list) and value and not fixed_length:
-        return [(value[:1], "edge"), ([], "edge")]
-    if isinstance(value, str) and len(value) > 1 and not fixed_length:
-        return [(value[:-1], "near"), (value[:1], "edge"), ("", "edge")]
-    return []
+    out: list[tuple[object, str]] = []
+    if isinstance(value, list) and value:
+        if all(type(x) is int for x in value):
+            out.append(([*value[:-1], value[-1] + 1], "near"))
+            if not fixed_length:
+                out.append((value[:-1], "near"))
+        if not fixed_length:
+            out.append((value[::-1], "near"))
+            if all(isinstance(x, str) for x in value):
+                out.append(([x[::-1] for x in value], "near"))
+            out += [(value[:1], "edge"), ([], "edge")]
+    elif isinstance(value, str) and len(value) > 1 and not fixed_length:
+        out += [(value[:-1], "near"), (value[::-1], "near"), (value[:1], "edge"), ("", "edge")]
+        out.append((value.swapcase(), "edge"))
+    return [(v, tier) for v, tier in out if v != value]
 
 
 def extra_probes(examples: list[Example], source: str, *, limit: int = _MAX_EXTRA) -> list[Probe]:

@@ -412,7 +412,8 @@ class Probe:
 class ProbeResult:
     """How one probe went."""
 
-    #: "ok", "error" (raised), "timeout", or "not_run" (the process died before reaching it).
+    #: "ok", "error" (raised), "timeout", "skipped" (extra inputs are not run once an example raised or timed
+    #: out, or two examples failed), or "not_run" (the process died before reaching it).
     status: str
     #: Whether the value equals the expected one (None when nothing was expected or it did not run).
     match: bool | None = None
@@ -536,8 +537,12 @@ for fname in ("context.py", "solution.py"):
     except BaseException as exc:
         emit({"load": f"{fname}: {type(exc).__name__}: {exc}"[:500]}); sys.exit(0)
 emit({"load": "ok"})
+failed, broke = 0, False
 for i, p in enumerate(PROBES):
     rec = {"i": i}
+    if (failed >= 2 or broke) and p["kind"] != "example":
+        emit({"i": i, "status": "skipped", "value": "skipped: an example failed"})
+        continue
     try:
         for stmt in p["setup"]:
             timed(lambda: exec(stmt, ns), PER_CALL)
@@ -559,6 +564,8 @@ for i, p in enumerate(PROBES):
         rec.update(status="error", value="RecursionError: maximum recursion depth exceeded")
     except BaseException as exc:
         rec.update(status="error", value=f"{type(exc).__name__}: {exc}"[:300])
+    if p["kind"] == "example" and p["expected"] is not None and not rec.get("match"):
+        failed, broke = failed + 1, broke or rec["status"] != "ok"
     emit(rec)
 """
 
@@ -585,13 +592,15 @@ async def run_probes(
 ) -> ProbeRun:
     """Load ``context`` then ``code``, evaluate every probe (each limited to ``per_call_s``), in one process.
 
-    ``timeout_s`` bounds the whole run; probes the process did not reach are reported as "not_run".
+    ``timeout_s`` bounds the whole run; probes the process did not reach are reported as "not_run". Once an
+    example raised or timed out, or two examples gave wrong values, the non-example probes are "skipped": the
+    answer has failed, and it cannot be one of the answers that make :func:`suspect_examples` suspect one.
     """
     token = "@@offload-" + secrets.token_hex(8) + "@@"
     load_s = max(1.0, min(5.0, timeout_s / 3))
     harness = _HARNESS.replace("PER_CALL_S", repr(float(per_call_s))).replace("LOAD_TIMEOUT_S", repr(load_s))
     payload = [{"call": p.call, "expected": p.expected, "mode": p.mode, "setup": list(p.setup),
-                "checks": list(p.checks)} for p in probes]  # fmt: skip
+                "checks": list(p.checks), "kind": p.kind} for p in probes]  # fmt: skip
     files = {"solution.py": code, "context.py": context, "probes.json": json.dumps(payload), "token.txt": token}
     result = await run_python_async(harness, timeout_s=timeout_s, files=files, output_cap=1_000_000)
     records: dict[int, dict] = {}

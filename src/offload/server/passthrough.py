@@ -144,6 +144,29 @@ def _response_headers(resp: Any) -> list[tuple[bytes, bytes]]:
     return out
 
 
+async def try_passthrough(
+    gw: Gateway, req: Request, ctx: RequestContext, creq: ChatRequest, *, kind: str, body: dict[str, Any], raw: bytes
+) -> bool:
+    """Forward the request unchanged when its route is a cloud ``kind`` backend; True when it was forwarded."""
+    if not gw.has_cloud(kind):
+        return False
+    cand = cloud_candidate(gw, creq, ctx, kind=kind)
+    if cand is None:
+        return False
+    await forward(
+        gw,
+        req,
+        ctx,
+        backend_name=cand.backend,
+        body=body,
+        raw=raw,
+        upstream_model=cand.model.upstream_name,
+        model_name=cand.model.name,
+        stream=creq.stream,
+    )
+    return True
+
+
 async def forward(
     gw: Gateway,
     req: Request,

@@ -16,7 +16,7 @@ from offload.dialects.common import loads_object
 from offload.errors import UnknownModel
 from offload.routing.scenarios import detect_scenario, fit_request, is_claude_model, pick_local_model
 from offload.server.asgi import Request, send_json
-from offload.server.passthrough import cloud_candidate, forward
+from offload.server.passthrough import forward, try_passthrough
 from offload.server.routes_common import log, make_ctx, respond_chat
 from offload.types import ChatRequest, estimate_tokens
 
@@ -87,21 +87,8 @@ async def messages(gw: Gateway, req: Request) -> None:
             if fit.changes:
                 log.info("fitted a %s request into %s: %s", scenario, spec.name, "; ".join(fit.changes))
                 headers.append((b"x-offload-fitted", "; ".join(fit.changes).encode("latin-1", "replace")))
-    elif gw.has_cloud("anthropic"):
-        cand = cloud_candidate(gw, creq, ctx, kind="anthropic")
-        if cand is not None:
-            await forward(
-                gw,
-                req,
-                ctx,
-                backend_name=cand.backend,
-                body=body,
-                raw=raw,
-                upstream_model=cand.model.upstream_name,
-                model_name=cand.model.name,
-                stream=creq.stream,
-            )
-            return
+    elif await try_passthrough(gw, req, ctx, creq, kind="anthropic", body=body, raw=raw):
+        return
     input_estimate = estimate_tokens(creq.all_text())
     await respond_chat(
         gw,

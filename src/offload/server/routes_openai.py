@@ -8,7 +8,7 @@ from offload.dialects import anthropic, openai
 from offload.dialects.common import loads_object
 from offload.dialects.openai_stream import OpenAIStreamEncoder
 from offload.server.asgi import Request, run_until_disconnect, send_json
-from offload.server.passthrough import cloud_candidate, forward
+from offload.server.passthrough import try_passthrough
 from offload.server.routes_common import make_ctx, respond_chat
 
 if TYPE_CHECKING:
@@ -20,21 +20,8 @@ async def chat_completions(gw: Gateway, req: Request) -> None:
     body = loads_object(raw)
     creq = openai.parse_chat_request(body)
     ctx = make_ctx(req, "openai")
-    if gw.has_cloud("openai_compat"):
-        cand = cloud_candidate(gw, creq, ctx, kind="openai_compat")
-        if cand is not None:
-            await forward(
-                gw,
-                req,
-                ctx,
-                backend_name=cand.backend,
-                body=body,
-                raw=raw,
-                upstream_model=cand.model.upstream_name,
-                model_name=cand.model.name,
-                stream=creq.stream,
-            )
-            return
+    if await try_passthrough(gw, req, ctx, creq, kind="openai_compat", body=body, raw=raw):
+        return
     include_usage = bool(creq.metadata.get("include_usage"))
     await respond_chat(
         gw,

@@ -135,37 +135,39 @@ class Offload:
     ) -> Iterator[StreamEvent]:
         """Sync :meth:`astream`: yields events as they arrive. Breaking out of the loop cancels the request."""
         loop = self._ensure_loop()
-        q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=256)
+        q: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()  # never blocks the event loop
         agen = self.astream(messages, **kw)
 
         async def pump() -> None:
             try:
                 async for ev in agen:
-                    await asyncio.to_thread(q.put, ("ev", ev))
+                    q.put(("ev", ev))
                 q.put(("end", None))
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            except BaseException as exc:  # handed to the consumer (CancelledError: the consumer left)
                 q.put(("err", exc))
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
 
         fut = asyncio.run_coroutine_threadsafe(pump(), loop)
+        finished = False
         try:
             while True:
                 kind, val = q.get()
                 if kind == "ev":
                     yield val
-                elif kind == "err":
-                    if isinstance(val, asyncio.CancelledError):
-                        return
+                    continue
+                finished = True
+                if kind == "err" and not isinstance(val, asyncio.CancelledError):
                     raise val
-                else:
-                    return
+                return
         finally:
-            if not fut.done():
-                fut.cancel()
-                while not fut.done():
-                    try:
-                        q.get(timeout=0.05)
-                    except queue.Empty:
+            if not finished:
+                fut.cancel()  # the consumer stopped early: cancel upstream, and wait until it is journaled
+                try:
+                    while q.get(timeout=30)[0] == "ev":
                         pass
+                except queue.Empty:
+                    pass
 
     def route(self, prompt: str, *, model: str = "auto", kind: str | None = None) -> Any:
         """The route a prompt would take (profile, candidates, reasons), without running anything."""

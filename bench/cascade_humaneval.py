@@ -18,7 +18,7 @@ Settings (``--settings``, comma-separated; generations are shared between settin
     greedy-chat   chat instruction + the stub, greedy, one candidate
     greedy-stub   the stub alone as the message, greedy, one candidate
     repair        greedy-chat, then one repair round fed with the failing example
-    greedy-both   greedy-chat and greedy-stub as two candidates; accept only when every passing one agrees
+    greedy-both   greedy-chat and greedy-stub as two candidates, accepted by the agreement rule of ``decide``
     greedy-both+repair   the same, plus the repair round when nothing passes
     sample3       three sampled candidates (temperature 0.7); accept by the agreement rule of ``decide``
     sample6       six sampled candidates, same rule

@@ -429,3 +429,30 @@ async def test_an_answer_copied_from_the_examples_is_rejected() -> None:
     copied = "def rescale(numbers):\n    return [0.0, 0.25, 0.5, 0.75, 1.0]"
     verdict = await ExamplesVerifier(extract_examples(prompt, "rescale"), source=prompt).verify(REQ, fenced(copied))
     assert verdict.ok is False and "as a constant" in verdict.feedback
+
+
+# -- real inference: the embedded model writes a simple function, the verifiers accept it ----------------------
+
+ADD_PROMPT = 'def add(x: int, y: int):\n    """Add two numbers x and y\n    >>> add(2, 3)\n    5\n    >>> add(5, 7)\n    12\n    """\n'
+
+
+@pytest.mark.inference
+async def test_embedded_model_answer_is_verified_and_a_wrong_one_is_not() -> None:
+    from offload.backends.embedded import EmbeddedBackend
+    from offload.config import BackendConfig
+
+    backend = EmbeddedBackend(BackendConfig(name="embedded", kind="embedded", n_ctx=1024, n_threads=1))
+    instruction = (
+        "Complete the following Python function. Answer with the whole function (and the imports it needs) in one "
+        f"```python code block.\n\n```python\n{ADD_PROMPT}```"
+    )
+    task = Task.from_prompt(ADD_PROMPT, kind="code_generation")
+    try:
+        response = await backend.chat(ChatRequest.from_prompt(instruction, max_tokens=160, temperature=0.0))
+    finally:
+        await backend.aclose()
+    verifiers = verifiers_for(task)
+    verdict = combine([await v.verify(task.request, response) for v in verifiers])
+    assert verdict.ok is True, (response.content, verdict)
+    wrong = combine([await v.verify(task.request, fenced("def add(x, y):\n    return x * y")) for v in verifiers])
+    assert wrong.ok is False and "add(2, 3)" in wrong.feedback

@@ -46,8 +46,7 @@ from typing import Any
 from offload.backends.base import Backend
 from offload.routing.codeblocks import defined_names, extract_python
 from offload.routing.examples import extract_examples
-from offload.routing.sandbox import run_python_async
-from offload.routing.verify import (
+from offload.routing.probes import (
     ProbeRun,
     context_code,
     example_probes,
@@ -55,6 +54,7 @@ from offload.routing.verify import (
     probe_all,
     suspect_examples,
 )
+from offload.routing.sandbox import run_python_async
 from offload.types import ChatRequest, Message
 
 CHAT_TEMPLATE = (

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from offload.errors import InvalidRequest
-from offload.routing import verify as verify_mod
+from offload.routing import probes as probes_mod
 from offload.routing.examples import extract_examples
+from offload.routing.probes import Probe, agree, extra_probes, probe_all, stated_properties, suspect_examples
 from offload.routing.task import Task, VerifySpec
 from offload.routing.verdict import combine
 from offload.routing.verify import (
@@ -16,15 +17,9 @@ from offload.routing.verify import (
     JsonVerifier,
     NamesExistVerifier,
     NothingRunnable,
-    Probe,
     PythonParsesVerifier,
     TestsVerifier,
-    agree,
     entry_point_of,
-    extra_probes,
-    probe_all,
-    stated_properties,
-    suspect_examples,
     verifiers_for,
 )
 from offload.types import ChatRequest, ChatResponse, ResponseFormat
@@ -135,13 +130,13 @@ async def test_exceptions_timeouts_and_load_errors_are_reported() -> None:
 
 async def test_one_sandbox_process_per_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = verify_mod.run_python_async
+    real = probes_mod.run_python_async
 
     async def counting(code: str, **kw: object) -> object:
         calls.append(code)
         return await real(code, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(verify_mod, "run_python_async", counting)
+    monkeypatch.setattr(probes_mod, "run_python_async", counting)
     verdict = await ExamplesVerifier(EXAMPLES, source=PROMPT).verify(REQ, fenced(RIGHT))
     assert verdict.ok is True and len(calls) == 1
 
@@ -157,7 +152,7 @@ async def test_context_code_from_the_prompt_is_loaded() -> None:
     )
     examples = extract_examples(prompt, "decode")
     assert examples and all(e.form == "round trip" for e in examples)
-    context = verify_mod.context_code(prompt, "decode")
+    context = probes_mod.context_code(prompt, "decode")
     good = "def decode(s):\n    return ''.join(chr(ord(c) - 1) for c in s)"
     assert (await ExamplesVerifier(examples, context=context).verify(REQ, fenced(good))).ok is True
     bad = "def decode(s):\n    return s"

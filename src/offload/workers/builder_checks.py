@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from offload.routing.codeblocks import defined_names
 from offload.routing.examples import extract_examples
+from offload.routing.probes import check_examples
 from offload.routing.sandbox import run_python_async
 from offload.routing.verdict import Verdict
-from offload.routing.verify import check_examples
 
 if TYPE_CHECKING:
     from offload.workers.builder import LoadedTask

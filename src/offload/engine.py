@@ -30,6 +30,7 @@ from offload.routing.cascade import CascadeResult, run_cascade
 from offload.routing.classify import TaskProfile, classify
 from offload.routing.health import BreakerBoard
 from offload.routing.policy import Route, plan_route
+from offload.routing.scenarios import own_cap
 from offload.routing.task import Task
 from offload.routing.verdict import Verifier
 from offload.routing.verify import verifiers_for
@@ -245,6 +246,7 @@ class Engine:
             await self._finish_error(jid, OffloadError(f"internal error: {type(exc).__name__}"), route)
             raise
         resp = result.response
+        own_cap(task.request, resp)
         resp.journal_id = jid
         self.residency.note_used(resp.model)
         await self._finish_ok(jid, resp, route, is_local=result.is_local)

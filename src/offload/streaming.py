@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from offload.config import ModelSpec
 from offload.errors import BackendError, Cancelled, NoRouteAvailable, OffloadError
 from offload.routing.policy import Route
+from offload.routing.scenarios import own_cap
 from offload.types import (
     Attempt,
     ChatRequest,
@@ -94,7 +95,7 @@ async def stream_request(engine: Engine, request: ChatRequest, ctx: RequestConte
         engine.board.record_success(backend_name)
         relay = _relay(
             engine, jid, agen, first, cand.model, backend_name, route, attempts, n, started, reference,
-            estimate_tokens(request.all_text()),
+            estimate_tokens(request.all_text()), request,
         )  # fmt: skip
         try:
             async for ev in relay:
@@ -125,6 +126,7 @@ async def _relay(
     started: float,
     reference: str,
     input_estimate: int,
+    request: ChatRequest,
 ) -> AsyncGenerator[StreamEvent, None]:
     parts: list[str] = []
     final: ChatResponse | None = None
@@ -140,6 +142,7 @@ async def _relay(
                 yield ev
             elif isinstance(ev, StreamEnd):
                 final = ev.response
+                own_cap(request, final)
                 final.model = model.name
                 final.backend = backend_name
                 final.journal_id = jid

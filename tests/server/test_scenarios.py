@@ -119,3 +119,19 @@ def test_pick_local_model_prefers_capable_models() -> None:
     assert pick_local_model(cfg, text).name == "big"
     img = ChatRequest(model="x", messages=[Message(role="user", content=[ImagePart(data="aGk=")])])
     assert pick_local_model(cfg, img).name == "eyes"
+
+
+def test_offloads_own_cap_reads_as_a_normal_stop() -> None:
+    from offload.routing.scenarios import CAPPED_KEY, fit_request, own_cap
+    from offload.types import ChatRequest, ChatResponse
+
+    req = ChatRequest.from_prompt("hi", max_tokens=64000)
+    fitted = fit_request(req, context_window=8192, can_call_tools=False, model="small").request
+    assert fitted.max_tokens is not None and fitted.max_tokens < 64000
+    assert fitted.metadata[CAPPED_KEY] == 64000
+    resp = ChatResponse(model="small", content="...", finish_reason="length")
+    own_cap(fitted, resp)
+    assert resp.finish_reason == "stop"
+    untouched = ChatResponse(model="small", content="...", finish_reason="length")
+    own_cap(req, untouched)
+    assert untouched.finish_reason == "length"

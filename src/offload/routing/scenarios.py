@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from offload.errors import ContextOverflow
-from offload.types import ChatRequest, Message, TextPart
+from offload.types import ChatRequest, ChatResponse, Message, TextPart
 
 Scenario = Literal["background", "long_context", "thinking", "web_search", "images", "main_loop"]
 SCENARIOS: tuple[Scenario, ...] = ("background", "long_context", "thinking", "web_search", "images", "main_loop")
@@ -139,6 +139,19 @@ class FitResult:
     changes: tuple[str, ...]
 
 
+#: Metadata key set when offload lowered the client's max_tokens (value: the client's own limit).
+CAPPED_KEY = "max_tokens_capped_from"
+
+
+def own_cap(request: ChatRequest, resp: ChatResponse) -> None:
+    """When offload itself lowered ``max_tokens`` (fitting a request to a small local model) and the answer
+    stopped there, report ``stop``: the client's own limit was not reached, and agents such as Claude Code treat
+    ``length`` as "your maximum was exceeded" and fail the turn."""
+    if resp.finish_reason == "length" and request.metadata.get(CAPPED_KEY):
+        resp.finish_reason = "stop"
+        resp.route_reason = (resp.route_reason + "; " if resp.route_reason else "") + "stopped at offload's own cap"
+
+
 def fit_request(request: ChatRequest, *, context_window: int, can_call_tools: bool, model: str) -> FitResult:
     """Slim ``request`` to what a small model can use, or raise :class:`ContextOverflow`.
 
@@ -191,9 +204,12 @@ def fit_request(request: ChatRequest, *, context_window: int, can_call_tools: bo
         )
     out = min(req.max_tokens or room, room, max_out)
     if out != req.max_tokens:
-        req = req.model_copy(update={"max_tokens": out})
+        meta = dict(req.metadata)
         if request.max_tokens and out < request.max_tokens:
             changes.append(f"capped max_tokens at {out}")
+            # the cap is offload's, not the client's: reaching it must not read as "your limit was exceeded"
+            meta[CAPPED_KEY] = request.max_tokens
+        req = req.model_copy(update={"max_tokens": out, "metadata": meta})
     if not any(isinstance(p, TextPart) and p.text for m in req.messages for p in m.content):
         raise ContextOverflow(f"nothing of the request fits {model}'s context window", hint="send a shorter prompt")
     return FitResult(request=req, changes=tuple(changes))

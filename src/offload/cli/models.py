@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 from rich.table import Table
 
@@ -81,4 +79,3 @@ def models(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) ->
     for r in rows:
         if r["hint"]:
             console.print(f"[yellow]hint[/] {r['backend']}: {r['hint']}", highlight=False)
-    _ = asyncio  # keep import for type checkers of gather

@@ -108,8 +108,7 @@ def serve_upstream(port: int) -> None:
 
 
 def serve_offload(port: int, upstream: int, journal: str) -> None:
-    import uvicorn
-
+    from offload.cli.serve import run_gateway
     from offload.config import parse_config
     from offload.engine import Engine
     from offload.server.app import create_app
@@ -124,7 +123,7 @@ def serve_offload(port: int, upstream: int, journal: str) -> None:
         }
     )
     app = create_app(Engine(cfg, await_outcome=False), owns_engine=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    run_gateway(app, "127.0.0.1", port)  # exactly as `offload serve` runs it
 
 
 # -- the load generator --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,10 @@ class Engine:
         #: their commit: the answer goes out after ONE awaited commit (the request row). Order is kept; a crash
         #: before the outcome commits leaves the row ``interrupted`` — the prompt itself is never lost.
         self.await_outcome = await_outcome
-        self._pending_writes: set[asyncio.Future[Any]] = set()
+        self._pending_writes: set[Future[Any]] = set()
+        #: Requests the gateway is serving right now. When it is 1, a request's row is committed inline by the
+        #: event loop if the journal writer is idle (see ``Journal.abegin(inline=)``); 0 means not tracked.
+        self.active_requests = 0
         self._closed = False
 
     # -- backends ---------------------------------------------------------------------------------------
@@ -160,24 +164,35 @@ class Engine:
         return self.prices.cost_usd(reference, attempt.usage)
 
     # -- journal writes ---------------------------------------------------------------------------------
-    async def _outcome(self, write: Coroutine[Any, Any, None]) -> None:
-        """Journal an attempt or an outcome: awaited, or queued in order when ``await_outcome`` is False."""
+    async def _journal_attempt(self, jid: str, attempt: Attempt, cost_equiv_usd: float) -> None:
+        """Journal one attempt: awaited, or queued in order when ``await_outcome`` is False."""
+        local = self.is_local(attempt.backend)
         if self.await_outcome:
-            await write
-            return
-        task = asyncio.ensure_future(write)
-        self._pending_writes.add(task)
-        task.add_done_callback(self._write_done)
+            await self.journal.arecord_attempt(jid, attempt, cost_equiv_usd=cost_equiv_usd, local=local)
+        else:
+            self._track(self.journal.queue_attempt(jid, attempt, cost_equiv_usd=cost_equiv_usd, local=local))
 
-    def _write_done(self, task: asyncio.Future[Any]) -> None:
-        self._pending_writes.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("journal write failed: %s", self.redactor.text(str(task.exception())))
+    async def _journal_finish(self, jid: str, **outcome: Any) -> None:
+        """Journal a request's outcome: awaited, or queued in order when ``await_outcome`` is False."""
+        if self.await_outcome:
+            await self.journal.afinish(jid, **outcome)
+        else:
+            self._track(self.journal.queue_finish(jid, **outcome))
+
+    def _track(self, fut: Future[Any]) -> None:
+        """Keep a queued write until it is durable (see :meth:`drain`); log it if it fails."""
+        self._pending_writes.add(fut)
+        fut.add_done_callback(self._write_done)
+
+    def _write_done(self, fut: Future[Any]) -> None:  # runs in the journal's writer thread
+        self._pending_writes.discard(fut)
+        if not fut.cancelled() and fut.exception() is not None:
+            _log.error("journal write failed: %s", self.redactor.text(str(fut.exception())))
 
     async def drain(self) -> None:
         """Wait until every queued journal write has committed."""
         while self._pending_writes:
-            await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in list(self._pending_writes)), return_exceptions=True)
 
     # -- running ----------------------------------------------------------------------------------------
     async def begin(self, request: ChatRequest, ctx: RequestContext, kind: str | None = None) -> str:
@@ -193,6 +208,7 @@ class Engine:
             client=ctx.client,
             kind=kind,
             headers=ctx.headers,
+            inline=self.active_requests == 1,
         )
 
     async def run(
@@ -217,11 +233,7 @@ class Engine:
             reference = self.reference_model(route)
 
             async def on_attempt(a: Attempt) -> None:
-                await self._outcome(
-                    self.journal.arecord_attempt(
-                        jid, a, cost_equiv_usd=self._price_attempt(a, reference), local=self.is_local(a.backend)
-                    )
-                )
+                await self._journal_attempt(jid, a, self._price_attempt(a, reference))
 
             result: CascadeResult = await run_cascade(
                 task,
@@ -261,34 +273,30 @@ class Engine:
         avoided = None
         if is_local and resp.verdict in ("verified", "not_run"):
             avoided = self.prices.cost_usd(reference, resp.usage)
-        await self._outcome(
-            self.journal.afinish(
-                jid,
-                status="ok",
-                response=resp.model_dump(mode="json", exclude={"raw"}),
-                usage=resp.usage,
-                model=resp.model,
-                backend=resp.backend,
-                verdict=resp.verdict,
-                route=_route_dict(route, resp),
-                local=is_local,
-                avoided_usd=avoided,
-                reference_model=reference,
-            )
+        await self._journal_finish(
+            jid,
+            status="ok",
+            response=resp.model_dump(mode="json", exclude={"raw"}),
+            usage=resp.usage,
+            model=resp.model,
+            backend=resp.backend,
+            verdict=resp.verdict,
+            route=_route_dict(route, resp),
+            local=is_local,
+            avoided_usd=avoided,
+            reference_model=reference,
         )
 
     async def _finish_error(
         self, jid: str, exc: OffloadError, route: Route | None, *, status: str = "error", partial: str | None = None
     ) -> None:
         attempts = getattr(exc, "attempts", None) or []
-        await self._outcome(
-            self.journal.afinish(
-                jid,
-                status=status,
-                error=exc.to_dict() | {"type": type(exc).__name__},
-                route=_route_dict(route, None, attempts),
-                partial_output=partial,
-            )
+        await self._journal_finish(
+            jid,
+            status=status,
+            error=exc.to_dict() | {"type": type(exc).__name__},
+            route=_route_dict(route, None, attempts),
+            partial_output=partial,
         )
 
     # -- streaming ----------------------------------------------------------------------------------------
@@ -304,11 +312,7 @@ class Engine:
 
     async def record_attempt(self, jid: str, attempt: Attempt, cost_equiv_usd: float = 0.0) -> None:
         """Journal one attempt (awaited or queued, per ``await_outcome``)."""
-        await self._outcome(
-            self.journal.arecord_attempt(
-                jid, attempt, cost_equiv_usd=cost_equiv_usd, local=self.is_local(attempt.backend)
-            )
-        )
+        await self._journal_attempt(jid, attempt, cost_equiv_usd)
 
     # -- other endpoints --------------------------------------------------------------------------------
     def _model_for(self, name: str) -> ModelSpec:
@@ -410,8 +414,7 @@ def _route_dict(route: Route | None, resp: ChatResponse | None, attempts: list[A
         prof = getattr(route, "profile", None)
         if prof is not None:
             out["profile"] = {"kind": getattr(prof, "kind", None), "complexity": getattr(prof, "complexity", None)}
-    if resp is not None:
-        out["attempts"] = [a.model_dump(mode="json") for a in resp.attempts]
+    if resp is not None:  # its attempts are in the response (and the attempts table): not repeated here
         out["stopped_because"] = resp.route_reason
     elif attempts:
         out["attempts"] = [a.model_dump(mode="json") if hasattr(a, "model_dump") else str(a) for a in attempts]

@@ -25,8 +25,23 @@ _PATTERNS = [
 ]
 
 
-#: Every pattern above needs one of these substrings; text without any of them is returned untouched.
-_QUICK = re.compile(r"(?i)sk-|bearer|gh[pousr]_|github_pat|xox[abpr]|akia|hf_|api|key|secret|token|password")
+#: What each pattern above needs to possibly match, checked with ``in`` before running it (regex scans with
+#: case-insensitive alternations cost ~40 µs per 500 characters; these checks cost ~1 µs). The patterns at
+#: index 0 and 2 are case-sensitive and gated on the text itself; 1 and 3 on its lower-cased form.
+_NEEDS: tuple[tuple[str, ...], ...] = (
+    ("sk-",),
+    ("bearer",),
+    ("gh", "github_pat", "xox", "AKIA", "hf"),
+    ("api", "secret", "token", "password"),
+)
+#: Non-ASCII characters Python's case-insensitive matching equates with an ASCII letter the patterns use.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _lowered(value: str) -> str:
+    """``value`` lower-cased so that ``in`` finds whatever the ``(?i)`` patterns could match."""
+    low = value.lower()
+    return low if value.isascii() else low.translate(_FOLD)
 
 
 class Redactor:
@@ -51,12 +66,16 @@ class Redactor:
 
     @staticmethod
     def _patterns(value: str) -> str:
-        # one cheap scan first: most text holds none of the markers the patterns need
-        if _QUICK.search(value) is None:
-            return value
-        for pat in _PATTERNS[:3]:
-            value = pat.sub(MASK, value)
-        return _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
+        low = _lowered(value)
+        if any(w in value for w in _NEEDS[0]):
+            value = _PATTERNS[0].sub(MASK, value)
+        if any(w in low for w in _NEEDS[1]):
+            value = _PATTERNS[1].sub(MASK, value)
+        if any(w in value for w in _NEEDS[2]):
+            value = _PATTERNS[2].sub(MASK, value)
+        if any(w in low for w in _NEEDS[3]):
+            value = _PATTERNS[3].sub(lambda m: m.group(1) + MASK, value)
+        return value
 
     def exact(self, value: str) -> str:
         """Replace only the configured secret values (for opaque data such as base64 images)."""

@@ -13,8 +13,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
-
 from offload.backends.anthropic_wire import (
     API_VERSION,
     DEFAULT_MAX_TOKENS,
@@ -30,6 +28,7 @@ from offload.backends.anthropic_wire import (
 from offload.backends.base import Capabilities
 from offload.backends.openai_wire import aiter_sse, json_object
 from offload.backends.provider import ProviderHTTPBackend, timings
+from offload.backends.transport import TransportError
 from offload.config import BackendConfig
 from offload.errors import InvalidRequest, MalformedResponse, UpstreamHTTPError
 from offload.redact import default_redactor
@@ -58,7 +57,7 @@ class AnthropicBackend(ProviderHTTPBackend):
         self,
         config: BackendConfig,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Any = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> None:
@@ -118,7 +117,7 @@ class AnthropicBackend(ProviderHTTPBackend):
                             yield ToolCallEvent(call=got)
                         if state.stopped:
                             break
-                except httpx.TransportError as exc:
+                except TransportError as exc:
                     raise self.mid_stream_error(exc) from exc
         except UpstreamHTTPError as exc:
             self._model_hint(exc, request.model)

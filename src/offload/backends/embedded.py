@@ -31,7 +31,6 @@ import importlib.util
 import re
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from offload.backends.base import Capabilities
 from offload.backends.embedded_request import grammar_text, runtime, sampling_kwargs, to_llama_messages
 from offload.config import EMBEDDED_MODEL, BackendConfig
 from offload.errors import BackendError, InvalidRequest, ModelLoadError, OffloadError
+from offload.ids import random_hex
 from offload.types import (
     ChatRequest,
     ChatResponse,
@@ -223,7 +223,7 @@ class EmbeddedBackend:
             usage = Usage(input_tokens=llm.last_prompt_tokens, output_tokens=llm.last_completion_tokens)
         gen_s = end - gen_start
         return ChatResponse(
-            id=f"embedded-{uuid.uuid4().hex[:16]}",
+            id=f"embedded-{random_hex(16)}",
             model=job.model,
             backend=self.name,
             content="".join(pieces),

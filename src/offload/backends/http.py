@@ -1,4 +1,5 @@
-"""Shared HTTP plumbing for the HTTP backends: one ``httpx.AsyncClient``, retries, error mapping.
+"""Shared HTTP plumbing for the HTTP backends: one :class:`~offload.backends.transport.HTTPClient`, retries,
+error mapping.
 
 Retries (exponential backoff with full jitter) happen only for retryable failures: connection errors,
 timeouts, and HTTP 408/409/429/5xx. ``Retry-After`` is honoured up to ``retry_max_wait_s``. Other 4xx
@@ -12,12 +13,11 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-
+from offload.backends.transport import HTTPClient, HTTPResponse, TransportError, TransportTimeout, make_client
 from offload.config import BackendConfig
 from offload.errors import BackendError, BackendTimeout, BackendUnavailable, UpstreamHTTPError
 from offload.redact import default_redactor
@@ -55,21 +55,23 @@ class HTTPBackendBase:
         self,
         config: BackendConfig,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Any = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
+        """``transport``: an httpx async transport to send through instead of the network (a test seam, e.g.
+        ``httpx.ASGITransport(app=fake.app)``)."""
         assert config.base_url, "HTTP backends need base_url"
         self.config = config
         self.name = config.name or self.kind
         self.base_url = config.base_url.rstrip("/")
         self._sleep = sleep
-        timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout,
-            transport=transport,
+        self._client: HTTPClient = make_client(
+            self.base_url,
+            timeout_s=config.timeout_s,
+            connect_timeout_s=config.connect_timeout_s,
             headers=self.default_headers(),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            max_connections=256,
+            transport=transport,
         )
 
     # -- to override --------------------------------------------------------------------------------
@@ -80,21 +82,21 @@ class HTTPBackendBase:
         return f"start the server at {self.base_url} or fix base_url for backend {self.name!r} in offload.toml"
 
     # -- error mapping ------------------------------------------------------------------------------
-    def _map_transport_error(self, exc: Exception) -> BackendError:
+    def _map_transport_error(self, exc: TransportError) -> BackendError:
         red = default_redactor()
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, TransportTimeout):
             return BackendTimeout(
-                f"backend {self.name!r} timed out ({type(exc).__name__})",
+                f"backend {self.name!r} timed out ({exc.kind})",
                 backend=self.name,
                 hint=f"raise timeout_s for backend {self.name!r} or use a smaller model",
             )
         return BackendUnavailable(
-            f"cannot reach backend {self.name!r} at {self.base_url}: {red.text(str(exc)) or type(exc).__name__}",
+            f"cannot reach backend {self.name!r} at {self.base_url}: {red.text(str(exc)) or exc.kind}",
             backend=self.name,
             hint=self.hint_unreachable(),
         )
 
-    def error_from_response(self, status: int, body: str, headers: httpx.Headers) -> UpstreamHTTPError:
+    def error_from_response(self, status: int, body: str, headers: Mapping[str, str]) -> UpstreamHTTPError:
         """Build the typed error for a non-2xx answer (subclasses may refine message / hint)."""
         body = default_redactor().text(body[:2000])
         hint = None
@@ -122,13 +124,16 @@ class HTTPBackendBase:
             delay = max(delay, ra)
         await self._sleep(min(delay, self.config.retry_max_wait_s))
 
-    async def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        """Send a request, retrying retryable failures; return a 2xx response or raise a typed error."""
+    async def request(self, method: str, path: str, **kw: Any) -> HTTPResponse:
+        """Send a request, retrying retryable failures; return a 2xx response (body read) or raise a typed error.
+
+        ``kw``: ``json``, ``content``, ``params``, ``headers``, ``timeout`` (see :meth:`HTTPClient.request`).
+        """
         attempt = 0
         while True:
             try:
                 resp = await self._client.request(method, path, **kw)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
+            except TransportError as exc:
                 err: BackendError = self._map_transport_error(exc)
             else:
                 if resp.status_code < 400:
@@ -139,32 +144,44 @@ class HTTPBackendBase:
             await self._wait_before_retry(attempt, err)
             attempt += 1
 
-    @asynccontextmanager
-    async def stream_request(self, method: str, path: str, **kw: Any) -> AsyncIterator[httpx.Response]:
-        """Open a streaming request (retrying until headers arrive); yields the open 2xx response."""
+    async def _open(self, method: str, path: str, **kw: Any) -> HTTPResponse:
+        """Open a streaming response, retrying until 2xx headers arrive (the caller must ``aclose()`` it)."""
         attempt = 0
         while True:
             try:
-                req = self._client.build_request(method, path, **kw)
-                resp = await self._client.send(req, stream=True)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                resp = await self._client.open(method, path, **kw)
+            except TransportError as exc:
                 err: BackendError = self._map_transport_error(exc)
             else:
                 if resp.status_code < 400:
-                    try:
-                        yield resp
-                    except (httpx.TransportError, httpx.TimeoutException) as exc:
-                        raise self._map_transport_error(exc) from exc
-                    finally:
-                        await resp.aclose()
-                    return
-                body = (await resp.aread()).decode("utf-8", "replace")
-                await resp.aclose()
-                err = self.error_from_response(resp.status_code, body, resp.headers)
+                    return resp
+                try:
+                    body = (await resp.aread()).decode("utf-8", "replace")
+                except TransportError as exc:
+                    err = self._map_transport_error(exc)
+                else:
+                    err = self.error_from_response(resp.status_code, body, resp.headers)
+                finally:
+                    await resp.aclose()
             if not err.retryable or attempt >= self.config.max_retries:
                 raise err
             await self._wait_before_retry(attempt, err)
             attempt += 1
+
+    @asynccontextmanager
+    async def stream_request(self, method: str, path: str, **kw: Any) -> AsyncIterator[HTTPResponse]:
+        """Open a streaming request (retrying until headers arrive); yields the open 2xx response.
+
+        Read it with ``aiter_lines()`` / ``aiter_bytes()``; a :class:`TransportError` escaping the block becomes
+        the typed backend error.
+        """
+        resp = await self._open(method, path, **kw)
+        try:
+            yield resp
+        except TransportError as exc:
+            raise self._map_transport_error(exc) from exc
+        finally:
+            await resp.aclose()
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from offload.backends.base import Capabilities
 from offload.backends.http import HTTPBackendBase
@@ -27,6 +26,7 @@ from offload.backends.ollama_wire import (
     server_ttft,
     tool_calls_from_wire,
 )
+from offload.backends.transport import HTTPResponse, TransportError, TransportTimeout
 from offload.config import BackendConfig
 from offload.errors import (
     BackendError,
@@ -76,7 +76,7 @@ class OllamaBackend(HTTPBackendBase):
         self,
         config: BackendConfig,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Any = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         super().__init__(config, transport=transport, sleep=sleep)
@@ -93,7 +93,7 @@ class OllamaBackend(HTTPBackendBase):
     def hint_unreachable(self) -> str:
         return f"start Ollama with `ollama serve` (default port 11434) or fix base_url for backend {self.name!r}"
 
-    def error_from_response(self, status: int, body: str, headers: httpx.Headers) -> UpstreamHTTPError:
+    def error_from_response(self, status: int, body: str, headers: Mapping[str, str]) -> UpstreamHTTPError:
         base = super().error_from_response(status, body, headers)
         text = default_redactor().text(_error_text(body))[:300]
         hint = base.hint
@@ -138,13 +138,14 @@ class OllamaBackend(HTTPBackendBase):
     async def _get_json(self, path: str) -> dict[str, Any]:
         return self._json_object(await self.request("GET", path))
 
-    def _json_object(self, resp: httpx.Response) -> dict[str, Any]:
+    def _json_object(self, resp: HTTPResponse) -> dict[str, Any]:
+        path = urlsplit(self.base_url).path + resp.path.split("?", 1)[0]
         try:
             data = resp.json()
         except (json.JSONDecodeError, ValueError) as exc:
-            raise self._malformed(f"answered {resp.request.url.path} with non-JSON", resp.text) from exc
+            raise self._malformed(f"answered {path} with non-JSON", resp.text) from exc
         if not isinstance(data, dict):
-            raise self._malformed(f"answered {resp.request.url.path} with a non-object", resp.text)
+            raise self._malformed(f"answered {path} with a non-object", resp.text)
         if isinstance(data.get("error"), str):
             raise self._stream_error(data["error"])
         return data
@@ -167,7 +168,7 @@ class OllamaBackend(HTTPBackendBase):
             hint="see the Ollama server log (`journalctl -u ollama` or ~/.ollama/logs/server.log)",
         )
 
-    async def _lines(self, resp: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    async def _lines(self, resp: HTTPResponse) -> AsyncIterator[dict[str, Any]]:
         """Parse an NDJSON body into objects; an ``{"error": ...}`` line raises."""
         try:
             async for line in resp.aiter_lines():
@@ -182,11 +183,11 @@ class OllamaBackend(HTTPBackendBase):
                 if isinstance(obj.get("error"), str):
                     raise self._stream_error(obj["error"])
                 yield obj
-        except (httpx.TransportError, httpx.TimeoutException) as exc:
-            if isinstance(exc, httpx.TimeoutException):
+        except TransportError as exc:
+            if isinstance(exc, TransportTimeout):
                 raise self._map_transport_error(exc) from exc
             raise BackendUnavailable(
-                f"ollama backend {self.name!r} closed the stream before it finished ({type(exc).__name__})",
+                f"ollama backend {self.name!r} closed the stream before it finished ({exc.kind})",
                 backend=self.name,
                 hint="the Ollama server may have crashed or run out of memory; check its log and retry",
             ) from exc
@@ -279,9 +280,8 @@ class OllamaBackend(HTTPBackendBase):
         """One ``GET /api/version`` without retries; never raises."""
         started = time.perf_counter()
         try:
-            timeout = httpx.Timeout(min(5.0, self.config.timeout_s), connect=self.config.connect_timeout_s)
-            resp = await self._client.get("/api/version", timeout=timeout)
-        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            resp = await self._client.request("GET", "/api/version", timeout=min(5.0, self.config.timeout_s))
+        except TransportError as exc:
             err: BackendError = self._map_transport_error(exc)
             return HealthStatus(backend=self.name, ok=False, detail=err.message, hint=self.hint_unreachable())
         latency = time.perf_counter() - started

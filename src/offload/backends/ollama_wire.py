@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 from offload.errors import MalformedResponse, UnsupportedContent
+from offload.ids import random_hex
 from offload.types import (
     ChatRequest,
     ChatResponse,
@@ -33,7 +33,7 @@ NS = 1_000_000_000
 
 def new_call_id() -> str:
     """An id for a tool call Ollama sent without one (older servers never send ids)."""
-    return f"call_{uuid.uuid4().hex[:12]}"
+    return f"call_{random_hex(12)}"
 
 
 def keep_alive_to_wire(value: Any) -> Any:
@@ -184,7 +184,7 @@ def build_response(
 ) -> ChatResponse:
     """The canonical response from the accumulated content and the final (``done: true``) object."""
     return ChatResponse(
-        id=f"ollama-{uuid.uuid4().hex[:16]}",
+        id=f"ollama-{random_hex(16)}",
         model=str(final.get("model") or request.model),
         backend=backend,
         content=content,

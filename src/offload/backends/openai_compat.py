@@ -14,8 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
-
 from offload.backends.base import Capabilities
 from offload.backends.openai_wire import (
     StreamAccumulator,
@@ -27,6 +25,7 @@ from offload.backends.openai_wire import (
     response_from_wire,
 )
 from offload.backends.provider import ProviderHTTPBackend, timings
+from offload.backends.transport import TransportError
 from offload.config import BackendConfig
 from offload.errors import MalformedResponse, UpstreamHTTPError
 from offload.redact import default_redactor
@@ -53,7 +52,7 @@ class OpenAICompatBackend(ProviderHTTPBackend):
         self,
         config: BackendConfig,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Any = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         super().__init__(config, transport=transport, sleep=sleep)
@@ -116,7 +115,7 @@ class OpenAICompatBackend(ProviderHTTPBackend):
                             for call in acc.take_tool_calls():
                                 ttft = ttft if ttft is not None else time.perf_counter() - started
                                 yield ToolCallEvent(call=call)
-                except httpx.TransportError as exc:
+                except TransportError as exc:
                     raise self.mid_stream_error(exc) from exc
         except UpstreamHTTPError as exc:
             self._model_hint(exc, request.model)

@@ -47,7 +47,7 @@ class SSEEvent:
 
 
 async def aiter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
-    """Parse SSE from an iterator of lines (``httpx.Response.aiter_lines``), per the WHATWG event-stream rules.
+    """Parse SSE from an iterator of lines (``HTTPResponse.aiter_lines``), per the WHATWG event-stream rules.
 
     Comments (``:``) and ``id``/``retry`` fields are skipped. An event still pending at end of input is yielded,
     so a cut-off stream surfaces as a last, usually unparsable, event rather than silently vanishing.

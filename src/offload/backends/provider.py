@@ -10,10 +10,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
-
 from offload.backends.http import HTTPBackendBase
 from offload.backends.openai_wire import error_message, json_object
+from offload.backends.transport import HTTPResponse, TransportError, TransportTimeout
 from offload.config import BackendConfig
 from offload.errors import BackendError, BackendUnavailable, InvalidRequest, MalformedResponse, UpstreamHTTPError
 from offload.redact import default_redactor
@@ -38,7 +37,7 @@ class ProviderHTTPBackend(HTTPBackendBase):
         self,
         config: BackendConfig,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Any = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         super().__init__(config, transport=transport, sleep=sleep)
@@ -76,7 +75,7 @@ class ProviderHTTPBackend(HTTPBackendBase):
             return f"the environment variable {env} is not set; export {env}=<your key> and retry"
         return f"the key in ${env} was rejected; check it (and that it may use this model)"
 
-    def error_from_response(self, status: int, body: str, headers: httpx.Headers) -> UpstreamHTTPError:
+    def error_from_response(self, status: int, body: str, headers: Mapping[str, str]) -> UpstreamHTTPError:
         err = super().error_from_response(status, body, headers)
         msg, code = self.error_detail(body)
         red = default_redactor()
@@ -98,12 +97,12 @@ class ProviderHTTPBackend(HTTPBackendBase):
             )
         return exc
 
-    def mid_stream_error(self, exc: Exception) -> BackendError:
+    def mid_stream_error(self, exc: TransportError) -> BackendError:
         """The typed error for a connection that broke after the answer had started."""
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, TransportTimeout):
             return self._map_transport_error(exc)
         return BackendUnavailable(
-            f"connection to backend {self.name!r} broke mid-stream ({type(exc).__name__}); the answer is incomplete",
+            f"connection to backend {self.name!r} broke mid-stream ({exc.kind}); the answer is incomplete",
             backend=self.name,
             hint="the server may have crashed, restarted or run out of memory; check its logs and retry",
         )
@@ -115,19 +114,17 @@ class ProviderHTTPBackend(HTTPBackendBase):
             hint="the server closed the stream early (crash, restart or proxy timeout); check its logs and retry",
         )
 
-    def decode(self, resp: httpx.Response, what: str) -> dict[str, Any]:
+    def decode(self, resp: HTTPResponse, what: str) -> dict[str, Any]:
         return json_object(resp.text, backend=self.name, what=what)
 
     async def health(self) -> HealthStatus:
         """``GET /v1/models`` once, without retries. Never raises."""
         started = time.perf_counter()
         try:
-            resp = await self._client.get(
-                self.api_path("models"),
-                headers=self.auth_headers(),
-                timeout=httpx.Timeout(min(10.0, self.config.timeout_s), connect=self.config.connect_timeout_s),
+            resp = await self._client.request(
+                "GET", self.api_path("models"), headers=self.auth_headers(), timeout=min(10.0, self.config.timeout_s)
             )
-        except (httpx.TransportError, httpx.TimeoutException) as exc:
+        except TransportError as exc:
             err: BackendError = self._map_transport_error(exc)
             return HealthStatus(backend=self.name, ok=False, detail=err.message, hint=err.hint)
         latency = time.perf_counter() - started
@@ -137,36 +134,23 @@ class ProviderHTTPBackend(HTTPBackendBase):
         return HealthStatus(backend=self.name, ok=True, latency_s=latency, detail=f"{self.base_url} answers")
 
     # -- raw pass-through ---------------------------------------------------------------------------
-    async def open_response(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        """Send with ``stream=True``, retrying like :meth:`stream_request` until 2xx headers arrive.
+    async def open_response(self, method: str, path: str, **kw: Any) -> HTTPResponse:
+        """Open a streaming response, retrying like :meth:`stream_request` until 2xx headers arrive.
 
-        Returns the *open* response; the caller reads it (``aiter_raw``) and must ``aclose()`` it.
+        Returns the *open* response; the caller reads it (``aiter_bytes``) and must ``aclose()`` it. ``kw`` as
+        for :meth:`HTTPClient.open` (``decompress=False`` passes the body on as sent).
         """
-        attempt = 0
-        while True:
-            try:
-                resp = await self._client.send(self._client.build_request(method, path, **kw), stream=True)
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                err: BackendError = self._map_transport_error(exc)
-            else:
-                if resp.status_code < 400:
-                    return resp
-                body = (await resp.aread()).decode("utf-8", "replace")
-                await resp.aclose()
-                err = self.error_from_response(resp.status_code, body, resp.headers)
-            if not err.retryable or attempt >= self.config.max_retries:
-                raise err
-            await self._wait_before_retry(attempt, err)
-            attempt += 1
+        return await self._open(method, path, **kw)
 
-    async def forward(self, path: str, body: bytes, headers: Mapping[str, str]) -> httpx.Response:
+    async def forward(self, path: str, body: bytes, headers: Mapping[str, str]) -> HTTPResponse:
         """POST ``body`` unchanged to the API ``path`` (e.g. ``/v1/messages``) with this backend's own key.
 
         ``path`` may carry a query (``/v1/messages?beta=true``). Only the caller headers in
         :attr:`forward_headers` pass; its auth, ``Host`` and anything naming another upstream are dropped. The
-        upstream is asked for an unencoded body, so ``aiter_raw`` yields the bytes as sent. Retries happen until
-        headers arrive; a non-2xx answer raises :class:`UpstreamHTTPError` (with the redacted upstream body in
-        ``.body``). Returns the open response: iterate ``aiter_raw()``, then ``aclose()``.
+        upstream is asked for an unencoded body and nothing is decoded, so ``aiter_bytes`` yields the bytes as
+        sent. Retries happen until headers arrive; a non-2xx answer raises :class:`UpstreamHTTPError` (with the
+        redacted upstream body in ``.body``). Returns the open response: iterate ``aiter_bytes()``, then
+        ``aclose()``.
         """
         route = path.split("?", 1)[0]
         if not route.startswith("/v1/") or "//" in route or ".." in route or "\\" in route or "#" in path:
@@ -179,4 +163,4 @@ class ProviderHTTPBackend(HTTPBackendBase):
         sent.setdefault("content-type", "application/json")
         sent.update(self.auth_headers())
         sent["accept-encoding"] = "identity"
-        return await self.open_response("POST", rel, content=body, headers=sent)
+        return await self.open_response("POST", rel, content=body, headers=sent, decompress=False)

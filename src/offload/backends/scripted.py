@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 
 from offload.backends.base import Capabilities
 from offload.errors import BackendUnavailable, Cancelled, OffloadError
+from offload.ids import random_hex
 from offload.types import (
     ChatRequest,
     ChatResponse,
@@ -104,7 +104,7 @@ class ScriptedBackend:
         return self.add(error, delay=delay)
 
     def add_tool_call(self, name: str, arguments: dict[str, Any], text: str = "") -> ScriptedBackend:
-        call = ToolCall(id=f"call_{uuid.uuid4().hex[:12]}", name=name, arguments=arguments)
+        call = ToolCall(id=f"call_{random_hex(12)}", name=name, arguments=arguments)
         return self.add(text, tool_calls=[call])
 
     @property
@@ -131,7 +131,7 @@ class ScriptedBackend:
         out_tokens = estimate_tokens(text) if text else 0
         total = time.perf_counter() - started
         return ChatResponse(
-            id=f"scripted-{uuid.uuid4().hex[:12]}",
+            id=f"scripted-{random_hex(12)}",
             model=request.model,
             backend=self.name,
             content=text,

@@ -7,6 +7,8 @@ runs uvicorn until interrupted.
 
 from __future__ import annotations
 
+from typing import Any
+
 from offload.config import load_config
 from offload.server.security import WILDCARDS, check_bind
 
@@ -75,8 +77,6 @@ def startup_lines(host: str, port: int, *, api_key_env: str | None, key_set: boo
 
 def serve(host: str | None, port: int | None, config: str | None) -> None:
     """Load the config, refuse an unsafe bind, print the client settings and run the gateway."""
-    import uvicorn
-
     from offload.engine import Engine
     from offload.server.app import create_app
 
@@ -89,6 +89,17 @@ def serve(host: str | None, port: int | None, config: str | None) -> None:
     app = create_app(engine, settings, bound_host=host, owns_engine=True)
     for line in startup_lines(host, port, api_key_env=settings.api_key_env, key_set=bool(settings.api_key())):
         print(line, flush=True)
+    run_gateway(app, host, port)
+
+
+def run_gateway(app: Any, host: str, port: int) -> None:
+    """Run the gateway app on uvicorn the way ``offload serve`` does (the benchmark uses this too).
+
+    No access log (the journal is the record), no ``Server`` header, and no proxy-header rewriting: offload
+    never takes the client's address or scheme from ``X-Forwarded-*`` headers.
+    """
+    import uvicorn
+
     uvicorn.run(
         app,
         host=host,
@@ -98,4 +109,5 @@ def serve(host: str | None, port: int | None, config: str | None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=5,
         server_header=False,
+        proxy_headers=False,
     )

@@ -8,7 +8,6 @@ Streaming events live in :mod:`offload.dialects.anthropic_stream`.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from offload.dialects.common import (
@@ -28,6 +27,7 @@ from offload.dialects.common import (
     type_name,
 )
 from offload.errors import InvalidRequest, OffloadError
+from offload.ids import random_hex
 from offload.types import (
     ChatRequest,
     ChatResponse,
@@ -295,7 +295,7 @@ def stop_reason(resp: ChatResponse) -> str:
 
 
 def message_id() -> str:
-    return "msg_" + uuid.uuid4().hex[:24]
+    return "msg_" + random_hex(24)
 
 
 def usage_json(input_tokens: int, output_tokens: int) -> dict[str, Any]:
@@ -365,7 +365,7 @@ def error_body(exc: OffloadError, status: int) -> dict[str, Any]:
     return {
         "type": "error",
         "error": {"type": _TYPES.get(status, "api_error"), "message": public_message(exc)},
-        "request_id": "req_offload_" + uuid.uuid4().hex[:20],
+        "request_id": "req_offload_" + random_hex(20),
     }
 
 

@@ -12,14 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from offload.errors import InvalidRequest, OffloadError
 from offload.redact import default_redactor
-
-try:  # orjson is optional: ~5x faster (de)serialisation on the gateway's hot path
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised only without orjson
-    _orjson = None  # type: ignore[assignment]
-import json as _json
 
 #: JSON deeper than this is refused (real requests, tool schemas included, stay far below).
 MAX_JSON_DEPTH = 100
@@ -30,10 +26,8 @@ JSON_TYPES = ("application/json",)
 
 
 def dumps(obj: Any) -> bytes:
-    """Serialise ``obj`` to compact UTF-8 JSON bytes."""
-    if _orjson is not None:
-        return _orjson.dumps(obj)
-    return _json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    """Serialise ``obj`` to compact UTF-8 JSON bytes (orjson: ~5x the standard library on the hot path)."""
+    return orjson.dumps(obj)
 
 
 def dumps_str(obj: Any) -> str:
@@ -42,9 +36,7 @@ def dumps_str(obj: Any) -> str:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON text (raises ``ValueError`` on invalid input, ``RecursionError`` on absurd nesting)."""
-    if _orjson is not None:
-        return _orjson.loads(data)
-    return _json.loads(data)
+    return orjson.loads(data)
 
 
 def _depth_exceeds(obj: Any, limit: int) -> bool:

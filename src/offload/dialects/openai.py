@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import struct
 import time
-import uuid
 from typing import Any
 
 from offload.dialects.common import (
@@ -31,6 +30,7 @@ from offload.dialects.common import (
     type_name,
 )
 from offload.errors import InvalidRequest, OffloadError, UnsupportedContent
+from offload.ids import random_hex
 from offload.types import (
     ChatRequest,
     ChatResponse,
@@ -298,7 +298,7 @@ def finish_reason(reason: _Finish) -> str:
 
 
 def completion_id() -> str:
-    return "chatcmpl-" + uuid.uuid4().hex[:24]
+    return "chatcmpl-" + random_hex(24)
 
 
 def tool_call_json(call: ToolCall, index: int | None = None) -> dict[str, Any]:

@@ -18,7 +18,6 @@ validation, like :mod:`offload.dialects.openai`; the streamed events live in
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +36,7 @@ from offload.dialects.common import (
     type_name,
 )
 from offload.errors import InvalidRequest, UnsupportedContent
+from offload.ids import random_hex
 from offload.types import (
     ChatRequest,
     ContentPart,
@@ -85,7 +85,7 @@ class ResponsesRequest:
 
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style: ``resp_…``, ``msg_…``, ``fc_…``."""
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{random_hex()}"
 
 
 # -- input ---------------------------------------------------------------------------------------------------

@@ -129,7 +129,11 @@ class Gateway:
         try:
             handler = ROUTES.get((method, path))
             if handler is not None:
-                await handler(self, req)
+                self.engine.active_requests += 1
+                try:
+                    await handler(self, req)
+                finally:
+                    self.engine.active_requests -= 1
             elif path == "/":
                 await self._root(req)
             elif path == "/health" and method == "GET":

@@ -224,7 +224,7 @@ async def forward(
         sink = StreamSink(req.send, ctype, headers)
 
         async def pump() -> None:
-            async for chunk in resp.aiter_raw():
+            async for chunk in resp.aiter_bytes():
                 meter.feed(chunk, ctype)
                 await sink.write(chunk)
 
@@ -238,7 +238,7 @@ async def forward(
         if sink is None or not sink.started:
             raise
         log.warning("pass-through stream failed: %s", exc)
-    except Exception as exc:  # httpx errors mid-stream
+    except Exception as exc:  # transport errors mid-stream (TransportError)
         failed = BackendError(f"the upstream stream failed ({type(exc).__name__})", backend=backend_name)
         error = failed
         if sink is None or not sink.started:

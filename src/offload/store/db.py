@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import secrets
 import socket
 import sqlite3
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from offload.errors import JournalError
+from offload.ids import random_bits
 
 T = TypeVar("T")
 
@@ -104,9 +104,6 @@ def init_lock(path: Path) -> Iterator[None]:
 # -- ids ---------------------------------------------------------------------------------------------------
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _id_lock = threading.Lock()
-_rng = random.Random()  # seeded from os.urandom; reading urandom per id costs ~0.1 ms on some VMs
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_rng.seed)  # a forked child must not repeat its parent's ids
 _last_ms = 0
 _last_rand = 0
 
@@ -124,7 +121,7 @@ def new_id() -> str:
             ms = _last_ms
             rand = (_last_rand + 1) & ((1 << 80) - 1)
         else:
-            rand = _rng.getrandbits(80)
+            rand = random_bits(80)  # no urandom per id: see offload.ids
         _last_ms, _last_rand = ms, rand
     value = (ms << 80) | rand
     chars = []

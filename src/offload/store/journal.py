@@ -39,6 +39,20 @@ T = TypeVar("T")
 Entries = list[JournalEntry]  # (``Journal.list`` shadows the builtin inside the class body)
 Rows = list[sqlite3.Row]
 
+_FINISH_KEYS = (
+    "status", "response", "error", "usage", "model", "backend", "verdict", "route", "local", "avoided_usd",
+    "reference_model", "partial_output",
+)  # fmt: skip
+
+
+def _finish_args(outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords of :meth:`Journal.finish`, defaulted; an unknown one is a TypeError like a bad call."""
+    unknown = set(outcome) - set(_FINISH_KEYS)
+    if unknown or "status" not in outcome:
+        raise TypeError(f"finish() got unexpected or missing keywords: {sorted(unknown) or ['status']}")
+    return {k: outcome.get(k) for k in _FINISH_KEYS}
+
+
 _INTERRUPTED_ERROR = json.dumps(
     {"code": "interrupted", "message": "the offload process handling this request stopped before it finished"}
 )
@@ -129,9 +143,9 @@ class Journal:
         if os.getpid() != self._pid:  # forked: the parent's connections and thread are not ours to use
             self._connect()
 
-    def _submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def _submit(self, op: Callable[[sqlite3.Connection], T], *, urgent: bool = True) -> Future[T]:
         self._check()
-        return self._writer.submit(op)
+        return self._writer.submit(op, urgent=urgent)
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         self._check()
@@ -215,6 +229,17 @@ class Journal:
         """Record that request ``new_id`` is a replay of ``original_id``."""
         self._submit(self._ops.link(original_id, new_id)).result()
 
+    def queue_attempt(
+        self, request_id: str, attempt: Attempt, *, cost_equiv_usd: float | None = None, local: bool | None = None
+    ) -> Future[None]:
+        """:meth:`record_attempt` without waiting: prepared (and validated) now, committed with the next write
+        that is waited for, or within the writer's linger (50 ms). The future resolves once it is durable."""
+        return self._submit(self._ops.attempt(request_id, attempt, cost_equiv_usd, local), urgent=False)
+
+    def queue_finish(self, request_id: str, **outcome: Any) -> Future[None]:
+        """:meth:`finish` (same keywords) without waiting, like :meth:`queue_attempt`."""
+        return self._submit(self._ops.finish(request_id, **_finish_args(outcome)), urgent=False)
+
     # -- reads ---------------------------------------------------------------------------------------------
     def get(self, request_id: str) -> JournalEntry:
         """One entry with its attempts; raises :class:`~offload.store.reads.UnknownJournalEntry` if absent."""
@@ -288,12 +313,22 @@ class Journal:
         kind: str | None = None,
         headers: Mapping[str, str] | None = None,
         status: str = "pending",
+        inline: bool = False,
     ) -> str:
-        """:meth:`begin` for the event loop; if the caller is cancelled meanwhile the row becomes ``cancelled``."""
+        """:meth:`begin` for the event loop; if the caller is cancelled meanwhile the row becomes ``cancelled``.
+
+        ``inline=True``: when the writer is idle, commit right here (blocking the loop for one fsync, but sparing
+        two thread hand-offs) — for a caller that knows it is the only request in flight.
+        """
         op = self._ops.begin(
             request, source=source, model_requested=model_requested, dialect=dialect, client=client,
             kind=kind, headers=headers, status=status,
         )  # fmt: skip
+        if inline:
+            self._check()
+            done = self._writer.try_inline(op)
+            if done is not None:
+                return done.result()
         fut = self._submit(op)
         try:
             return await self._await(fut)

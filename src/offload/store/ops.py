@@ -84,38 +84,10 @@ class TreeRedactor:
 
     def __call__(self, value: Any) -> Any:
         slots: list[tuple[Any, Any]] = []
-        leaves: list[str] = []
         root: list[Any] = [None]
-        stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
-        while stack:
-            parent, key, v = stack.pop()
-            if isinstance(v, BaseModel):
-                v = v.model_dump(mode="json")
-            if isinstance(v, str):
-                parent[key] = v
-                slots.append((parent, key))
-                leaves.append(v)
-            elif isinstance(v, Mapping):
-                out: dict[str, Any] = {}
-                parent[key] = out
-                image_data = v.get("data") if v.get("type") == "image" else None
-                for k, item in v.items():
-                    if k == "data" and isinstance(image_data, str):
-                        out[k] = self.redactor.exact(image_data)  # base64: patterns would corrupt it
-                        continue
-                    k = k if isinstance(k, str) else str(k)
-                    if isinstance(item, str) and self._secret_name(k):
-                        out[k] = MASK
-                    else:
-                        out[k] = None
-                        stack.append((out, k, item))
-            elif isinstance(v, list | tuple):
-                seq: list[Any] = [None] * len(v)
-                parent[key] = seq
-                stack.extend((seq, i, item) for i, item in enumerate(v))
-            else:
-                parent[key] = v
-        if leaves:
+        self._put(root, 0, value, slots)
+        if slots:
+            leaves = [parent[key] for parent, key in slots]
             joined = _SEP.join(leaves)
             parts = [] if joined.count(_SEP) != len(leaves) - 1 else self.redactor.text(joined).split(_SEP)
             if len(parts) != len(leaves):
@@ -123,6 +95,63 @@ class TreeRedactor:
             for (parent, key), text in zip(slots, parts, strict=True):
                 parent[key] = text
         return root[0]
+
+    def _put(self, parent: Any, key: Any, v: Any, slots: list[tuple[Any, Any]]) -> None:
+        """Store a copy of ``v`` at ``parent[key]``; string leaves are noted in ``slots`` for redaction.
+
+        Exact type checks come first: a journal tree is plain JSON from ``model_dump(mode="json")`` almost
+        always, and ``isinstance`` against ABCs costs more than the whole walk.
+        """
+        t = type(v)
+        if t is str:
+            parent[key] = v
+            slots.append((parent, key))
+        elif t is dict:
+            parent[key] = self._mapping(v, slots)
+        elif t is list or t is tuple:
+            seq: list[Any] = list(v)
+            parent[key] = seq
+            for i, item in enumerate(seq):
+                ti = type(item)
+                if ti is str:
+                    slots.append((seq, i))
+                elif not (item is None or ti is int or ti is float or ti is bool):
+                    self._put(seq, i, item, slots)
+        elif v is None or t is int or t is float or t is bool:
+            parent[key] = v
+        elif isinstance(v, BaseModel):
+            self._put(parent, key, v.model_dump(mode="json"), slots)
+        elif isinstance(v, str):
+            self._put(parent, key, str(v), slots)
+        elif isinstance(v, Mapping):
+            parent[key] = self._mapping(v, slots)
+        elif isinstance(v, list | tuple):
+            self._put(parent, key, list(v), slots)
+        else:
+            parent[key] = v
+
+    def _mapping(self, v: Mapping[Any, Any], slots: list[tuple[Any, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        image_data = v.get("data") if v.get("type") == "image" else None
+        names = self._secret_names
+        for k, item in v.items():
+            if type(k) is not str:
+                k = str(k)
+            if type(item) is str or isinstance(item, str):
+                if k == "data" and image_data is not None and type(image_data) is str:
+                    out[k] = self.redactor.exact(image_data)  # base64: patterns would corrupt it
+                    continue
+                secret = names.get(k)
+                if secret is None:
+                    secret = self._secret_name(k)
+                if secret:
+                    out[k] = MASK
+                else:
+                    out[k] = str(item)
+                    slots.append((out, k))
+            else:
+                self._put(out, k, item, slots)
+        return out
 
 
 def _run(sql: str, args: tuple[Any, ...], request_id: str) -> Op:

@@ -7,7 +7,7 @@ install it in a separate venv: ``python -m venv /tmp/litellm-venv && /tmp/litell
 'litellm[proxy]'``). Each server runs in its own process; the load generator is a minimal keep-alive HTTP/1.1
 client on asyncio so that it costs the same for every target.
 
-    python bench/gateway_overhead.py [--seconds 3] [--litellm /tmp/litellm-venv/bin/litellm]
+    python bench/gateway_overhead.py [--seconds 3] [--rounds 3] [--litellm /tmp/litellm-venv/bin/litellm]
 
 Prints requests/s and latency p50/p99 at concurrency 1 and 32, streaming and not, the latency offload and
 LiteLLM add over direct, and the ratios.
@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -241,10 +242,17 @@ def litellm_config(upstream: int, tmp: str) -> str:
     return str(path)
 
 
-async def run(targets: dict[str, tuple[int, str]], seconds: float) -> dict[tuple[str, bool, int], dict[str, float]]:
+async def run(
+    targets: dict[str, tuple[int, str]], seconds: float, rounds: int = 3
+) -> dict[tuple[str, bool, int], dict[str, float]]:
+    """Measure every cell. Each cell's time is split into ``rounds`` slices that alternate between the targets
+    (in a rotating order), so a noisy neighbour on a shared machine hits every target alike; a cell reports the
+    median rate over its rounds and the latency percentiles over all its requests."""
     results = {}
+    names = list(targets)
     for stream in (False, True):
         for conc in (1, 32):
+            raws = {}
             for name, (port, path) in targets.items():
                 body = {
                     "model": "bench",
@@ -252,14 +260,23 @@ async def run(targets: dict[str, tuple[int, str]], seconds: float) -> dict[tuple
                     "max_tokens": 16,
                     "stream": stream,
                 }
-                raw = http_request(port, path, body, {"authorization": f"Bearer {TOKEN}"})
-                await load(port, raw, conc, min(1.0, seconds / 3))  # warm-up
-                rps, lat, errors = await load(port, raw, conc, seconds)
+                raws[name] = http_request(port, path, body, {"authorization": f"Bearer {TOKEN}"})
+                await load(port, raws[name], conc, min(1.0, seconds / 3))  # warm-up
+            rates: dict[str, list[float]] = {n: [] for n in names}
+            lats: dict[str, list[float]] = {n: [] for n in names}
+            errors = dict.fromkeys(names, 0)
+            for r in range(rounds):
+                for name in names[r % len(names) :] + names[: r % len(names)]:
+                    rps, lat, errs = await load(targets[name][0], raws[name], conc, seconds / rounds)
+                    rates[name].append(rps)
+                    lats[name].extend(lat)
+                    errors[name] += errs
+            for name in names:
                 results[(name, stream, conc)] = {
-                    "rps": rps,
-                    "p50": pct(lat, 50) * 1e3,
-                    "p99": pct(lat, 99) * 1e3,
-                    "errors": errors,
+                    "rps": statistics.median(rates[name]),
+                    "p50": pct(lats[name], 50) * 1e3,
+                    "p99": pct(lats[name], 99) * 1e3,
+                    "errors": errors[name],
                 }
     return results
 
@@ -291,7 +308,8 @@ def report(results: dict[tuple[str, bool, int], dict[str, float]], names: list[s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=3.0, help="measurement time per cell")
+    ap.add_argument("--seconds", type=float, default=3.0, help="measurement time per cell and target")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating slices each cell's time is split into")
     ap.add_argument("--litellm", default=None, help="path of the litellm executable (a separate venv)")
     ap.add_argument(
         "--journal-dir",
@@ -326,8 +344,12 @@ def main() -> None:
                     )
                 )
                 targets["litellm"] = (lp, "/v1/chat/completions")
-            print(f"cpus={os.cpu_count()} seconds/cell={a.seconds} targets={list(targets)} journal={tmp}")
-            results = asyncio.run(run(targets, a.seconds))
+            load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            print(
+                f"cpus={os.cpu_count()} load={load1:.2f} seconds/cell={a.seconds} rounds={a.rounds} "
+                f"targets={list(targets)} journal={tmp}"
+            )
+            results = asyncio.run(run(targets, a.seconds, a.rounds))
             report(results, list(targets))
         finally:
             for p in procs:

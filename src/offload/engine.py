@@ -300,15 +300,18 @@ class Engine:
         )
 
     # -- streaming ----------------------------------------------------------------------------------------
-    def stream(self, request: ChatRequest, ctx: RequestContext | None = None) -> AsyncIterator[StreamEvent]:
+    def stream(
+        self, request: ChatRequest, ctx: RequestContext | None = None, *, route: Route | None = None
+    ) -> AsyncIterator[StreamEvent]:
         """Stream an answer from the first healthy candidate (fail over until the first event arrives).
 
+        ``route``: pass the route :meth:`resolve` gave for this request to skip resolving it again.
         Closing this iterator early (a client disconnect) cancels the upstream call and journals the row
         as ``cancelled`` with the partial output. An upstream failure mid-stream raises a BackendError.
         """
         from offload.streaming import stream_request
 
-        return stream_request(self, request, ctx or RequestContext())
+        return stream_request(self, request, ctx or RequestContext(), route)
 
     async def record_attempt(self, jid: str, attempt: Attempt, cost_equiv_usd: float = 0.0) -> None:
         """Journal one attempt (awaited or queued, per ``await_outcome``)."""

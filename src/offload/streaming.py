@@ -30,18 +30,22 @@ if TYPE_CHECKING:
     from offload.engine import Engine, RequestContext
 
 
-async def stream_request(engine: Engine, request: ChatRequest, ctx: RequestContext) -> AsyncIterator[StreamEvent]:
+async def stream_request(
+    engine: Engine, request: ChatRequest, ctx: RequestContext, route: Route | None = None
+) -> AsyncIterator[StreamEvent]:
     """Stream an answer from the first healthy candidate (fail over until the first event arrives).
 
-    Closing this iterator early (a client disconnect) cancels the upstream call and journals the row
-    as ``cancelled`` with the partial output. An upstream failure mid-stream raises a BackendError.
+    ``route``: the route already resolved for this request (the gateway announces it in a header), so the
+    request is not classified twice. Closing this iterator early (a client disconnect) cancels the upstream
+    call and journals the row as ``cancelled`` with the partial output. An upstream failure mid-stream raises a
+    BackendError.
     """
     task = engine.task_for(request, ctx)
     jid = await engine._begin(request, ctx, task.kind)
-    route: Route | None = None
     try:
-        await engine.residency.loaded()  # refresh the cached view of loaded models (at most every few seconds)
-        route = engine.resolve(request, ctx, task)
+        if route is None:
+            await engine.residency.loaded()  # refresh the cached view of loaded models (every few seconds)
+            route = engine.resolve(request, ctx, task)
         route.raise_if_empty()
     except OffloadError as exc:
         await engine._finish_error(jid, exc, None)

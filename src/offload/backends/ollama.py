@@ -26,6 +26,7 @@ from offload.backends.ollama_wire import (
     server_ttft,
     tool_calls_from_wire,
 )
+from offload.backends.openai_wire import parse_json
 from offload.backends.transport import HTTPResponse, TransportError, TransportTimeout
 from offload.config import BackendConfig
 from offload.errors import (
@@ -175,7 +176,7 @@ class OllamaBackend(HTTPBackendBase):
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = parse_json(line)
                 except json.JSONDecodeError as exc:
                     raise self._malformed("sent a line that is not JSON", line) from exc
                 if not isinstance(obj, dict):

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from offload.errors import MalformedResponse
 from offload.types import (
     ChatRequest,
@@ -77,10 +79,19 @@ async def aiter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
 _CUT_OFF = "the server may have been cut off mid-answer or does not speak this API; check its logs"
 
 
+def parse_json(text: str | bytes) -> Any:
+    """JSON text parsed fast (orjson); what orjson refuses goes to the standard library, which accepts a few
+    more things (NaN, huge integers) or raises ``json.JSONDecodeError`` with a clearer message."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def json_object(text: str, *, backend: str, what: str, hint: str = _CUT_OFF) -> dict[str, Any]:
     """Parse ``text`` as a JSON object or raise :class:`MalformedResponse` naming ``what`` was bad."""
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except json.JSONDecodeError as exc:
         raise MalformedResponse(
             f"backend {backend!r} sent {what} that is not valid JSON ({exc.msg} at char {exc.pos})",

@@ -152,14 +152,29 @@ async def run_until_disconnect(receive: Receive, work: Awaitable[Any]) -> Any:
         watcher.cancel()
 
 
+#: A stream's buffered bytes beyond which a writer waits for the client to take them (backpressure).
+_MAX_BUFFERED = 64 * 1024
+
+
 class StreamSink:
-    """Writes a streaming response: headers once, then chunks."""
+    """Writes a streaming response: headers once, then chunks.
+
+    Chunks written while the producer keeps running (a burst of events already received from upstream) are
+    coalesced: :meth:`write` only buffers, and the buffer is sent as ONE body message as soon as the producer
+    waits for more (a callback scheduled on the loop runs only then). So a burst costs one socket write, not
+    one per event, and a lone event is sent as soon as the producer yields — no timer, no added latency.
+    """
 
     def __init__(self, send: Send, media_type: str, headers: list[tuple[bytes, bytes]]) -> None:
         self._send = send
         self.media_type = media_type
         self.headers = headers
         self.started = False
+        self._buf: list[bytes] = []
+        self._size = 0
+        self._scheduled = False
+        self._flusher: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
 
     async def start(self, status: int = 200) -> None:
         if not self.started:
@@ -173,13 +188,56 @@ class StreamSink:
             await self._send({"type": "http.response.start", "status": status, "headers": hdrs})
 
     async def write(self, data: bytes) -> None:
-        if data:
-            await self.start()
-            await self._send({"type": "http.response.body", "body": data, "more_body": True})
+        if not data:
+            return
+        if self._error is not None:
+            raise self._error
+        await self.start()
+        self._buf.append(data)
+        self._size += len(data)
+        if self._size >= _MAX_BUFFERED:
+            await self._drain()
+        elif not self._scheduled and self._flusher is None:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._kick)
+
+    def _kick(self) -> None:
+        self._scheduled = False
+        if self._buf and self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._buf:
+                body = b"".join(self._buf)
+                self._buf.clear()
+                self._size = 0
+                await self._send({"type": "http.response.body", "body": body, "more_body": True})
+        except BaseException as exc:  # surfaced by the next write / close
+            self._error = exc
+        finally:
+            self._flusher = None
+
+    async def _drain(self) -> None:
+        """Wait until everything buffered has been handed to the server."""
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+        if self._buf and self._error is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+            await asyncio.shield(self._flusher)
+        if self._error is not None:
+            raise self._error
 
     async def close(self) -> None:
         await self.start()
-        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+        if self._error is not None:
+            raise self._error
+        body = b"".join(self._buf)  # the last burst and the end of the body in one message
+        self._buf.clear()
+        self._size = 0
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def aiter_close(it: AsyncIterator[Any]) -> None:

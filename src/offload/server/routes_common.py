@@ -122,6 +122,7 @@ async def stream_chat(
 ) -> None:
     """Stream an answer. Errors before the first event are ordinary error responses; after it, the
     dialect's in-stream error event ends the stream. A client disconnect closes the engine's stream."""
+    await gw.engine.residency.loaded()  # refresh the cached view of loaded models (every few seconds)
     route = gw.engine.resolve(creq, ctx)
     first_cand = route.candidates[0] if route.candidates else None
     model = first_cand.model.name if first_cand is not None else creq.model
@@ -130,7 +131,7 @@ async def stream_chat(
         headers.insert(0, route_header(model, first_cand.backend, None, planned=True))
     enc = make_encoder(model)
     sink = StreamSink(req.send, enc.media_type, headers)
-    agen = gw.engine.stream(creq, ctx).__aiter__()
+    agen = gw.engine.stream(creq, ctx, route=route).__aiter__()
 
     async def pump() -> None:
         async for ev in agen:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offload.redact import MASK, Redactor
-from offload.store.ops import TreeRedactor
+from offload.store.db import current_owner
+from offload.store.ops import OpBuilder, TreeRedactor
 from offload.types import ChatRequest
 
 REDACTOR = Redactor(["CONFIGURED1", "plain-secret"])
@@ -47,3 +49,32 @@ def test_pydantic_models_are_converted_then_redacted() -> None:
     assert out["request"]["messages"][0]["content"][0]["text"] == f"key {MASK} here"
     assert out["request"]["metadata"]["api_key"] == MASK
     assert out["request"]["max_tokens"] is None
+
+
+OPS = OpBuilder(REDACTOR, current_owner())
+USAGE_KEYS = ["max_tokens", "input_tokens", "tokens_per_s", "content", "model", "num_ctx"]
+clean_texts = st.lists(
+    st.sampled_from(["hello", "world", " ", "\n", '"', "é", "→", "12345678", "x", "ap", "ı_key=", "ſ", "ecret=", "K"]),
+    max_size=6,
+)
+# finite floats only: the journal writes non-finite ones as null (valid JSON) where json.dumps wrote Infinity
+finite = st.one_of(texts, st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none())
+mixed_trees = st.recursive(
+    finite | clean_texts.map("".join),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS + USAGE_KEYS), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(mixed_trees)
+def test_journal_json_equals_redacted_tree(tree: Any) -> None:
+    # what the journal stores is the redacted tree, as JSON (orjson, standard library fallback)
+    text = OPS.dumps(tree)
+    if tree is None:
+        assert text is None  # "no value" stays NULL in the journal
+        return
+    assert text is not None
+    assert json.loads(text) == REDACTOR.obj(tree)

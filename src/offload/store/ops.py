@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 from offload.redact import MASK, Redactor
@@ -175,9 +176,14 @@ class OpBuilder:
         self.tree = TreeRedactor(redactor)
 
     def dumps(self, value: Any) -> str | None:
+        """``value`` redacted, as compact JSON text."""
         if value is None:
             return None
-        return json.dumps(self.tree(value), ensure_ascii=False, separators=(",", ":"))
+        tree = self.tree(value)
+        try:
+            return orjson.dumps(tree).decode()
+        except TypeError:  # what orjson refuses (e.g. integers beyond 64 bits) the standard library writes
+            return json.dumps(tree, ensure_ascii=False, separators=(",", ":"))
 
     def text(self, value: str | None) -> str | None:
         return None if value is None else self.redactor.text(value)

@@ -5,10 +5,11 @@ operation waiting in its queue, runs them in ONE ``BEGIN IMMEDIATE … COMMIT`` 
 own savepoint, so one failing operation never undoes another — and only then resolves each caller's future.
 So a caller returns only after its own row is durable, while N concurrent callers share one fsync.
 
-Operations submitted with ``urgent=False`` (outcomes nobody waits for) do not start a transaction of their
-own: they ride along with the next urgent one, or are committed after at most ``linger_s`` (50 ms) when none
-comes. At one request at a time that halves the fsyncs (the outcome of request N commits with the row of
-request N+1); the prompt rows themselves are always urgent, so they are durable before anything is sent.
+Operations submitted with ``urgent=False`` (attempts and outcomes nobody waits for) go to a side list that
+does not wake the writer thread: they ride along with the next transaction (urgent or inline), or are
+committed once ``linger_s`` (50 ms) after the first of them was queued. Waking a thread costs ~0.1 ms on
+some VMs — more than the SQL — so a request's attempt and outcome cost no wake-up at all; the prompt rows
+themselves are always urgent, so they are durable before anything is sent.
 
 :meth:`Writer.try_inline` commits an operation in the caller's own thread when the writer is idle (nothing
 queued, no transaction running): a lone request then pays its fsync without two thread hand-offs. Callers use
@@ -34,6 +35,7 @@ from offload.store.db import JournalError, connect, is_busy, retry_busy
 WriteOp = Callable[[sqlite3.Connection], Any]
 
 _STOP = object()
+_TICK = object()  # "a lazy op is waiting": starts the writer's linger clock
 
 
 @dataclass
@@ -61,6 +63,10 @@ class Writer:
         self.stats = WriterStats()
         self._closed = False
         self._lock = threading.Lock()
+        #: Non-urgent ops waiting for a transaction to ride on (guarded by ``_lock``).
+        self._lazy: list[tuple[WriteOp, Future[Any]]] = []
+        #: True while the writer thread has been told (one _TICK) that lazy ops wait; cleared when it commits them.
+        self._armed = False
         #: Held while a transaction runs, by the writer thread or by an inline caller.
         self._busy = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="offload-journal-writer", daemon=True)
@@ -75,13 +81,27 @@ class Writer:
         with self._lock:
             if self._closed:
                 raise JournalError("the journal is closed", hint="open a new Journal to write again")
-            self._queue.put((op, fut, urgent or not self._linger_s))
+            if urgent or not self._linger_s:
+                self._queue.put((op, fut))
+            else:
+                self._lazy.append((op, fut))
+                if not self._armed:
+                    self._armed = True
+                    self._queue.put(_TICK)
         return fut
+
+    def _take_lazy(self, disarm: bool = False) -> list[tuple[WriteOp, Future[Any]]]:
+        with self._lock:
+            taken, self._lazy = self._lazy, []
+            if disarm:
+                self._armed = False
+        return taken
 
     def try_inline(self, op: WriteOp) -> Future[Any] | None:
         """Commit ``op`` now, in this thread, if the writer is idle; ``None`` (nothing done) if it is not.
 
-        The returned future is already resolved (with the op's result or its error).
+        Lazy ops waiting for a ride commit in the same transaction. The returned future is already resolved
+        (with the op's result or its error).
         """
         if not self._queue.empty() or not self._busy.acquire(blocking=False):
             return None
@@ -90,7 +110,7 @@ class Writer:
                 if self._closed:
                     raise JournalError("the journal is closed", hint="open a new Journal to write again")
             fut: Future[Any] = Future()
-            self._commit([(op, fut)])
+            self._commit([*self._take_lazy(), (op, fut)])
             return fut
         finally:
             self._busy.release()
@@ -107,23 +127,24 @@ class Writer:
 
     # -- the thread ----------------------------------------------------------------------------------------
     def _run(self) -> None:
-        held: list[tuple[WriteOp, Future[Any]]] = []  # non-urgent ops waiting for a commit to ride on
-        deadline = 0.0
+        deadline: float | None = None  # when the lazy ops must be committed
         stopping = False
         while not stopping:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()) if held else None)
-            except queue.Empty:  # the linger is over: commit what was held
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:  # the linger is over: commit the lazy ops
+                deadline = None
                 with self._busy:
-                    self._commit(held)
-                held = []
+                    self._commit(self._take_lazy(disarm=True))
+                continue
+            if item is _TICK:
+                if deadline is None:
+                    deadline = time.monotonic() + self._linger_s
                 continue
             if item is _STOP:
                 break
-            if not held:  # the first held op starts the linger clock
-                deadline = time.monotonic() + self._linger_s
-            batch, urgent = held, item[2]
-            batch.append(item[:2])
+            batch = [item]
             while len(batch) < self._max_batch:
                 try:
                     nxt = self._queue.get_nowait()
@@ -132,19 +153,19 @@ class Writer:
                 if nxt is _STOP:
                     stopping = True
                     break
-                batch.append(nxt[:2])
-                urgent = urgent or nxt[2]
-            if urgent or stopping or len(batch) >= self._max_batch:
-                with self._busy:
-                    self._commit(batch)
-                held = []
-            else:
-                held = batch
-        if held:
+                if nxt is _TICK:
+                    if deadline is None:
+                        deadline = time.monotonic() + self._linger_s
+                    continue
+                batch.append(nxt)
             with self._busy:
-                self._commit(held)
+                self._commit([*self._take_lazy(), *batch])
+        with self._busy:
+            self._commit(self._take_lazy(disarm=True))
 
     def _commit(self, batch: list[tuple[WriteOp, Future[Any]]]) -> None:
+        if not batch:
+            return
         live = [(op, fut) for op, fut in batch if fut.set_running_or_notify_cancel()]
         if not live:
             return

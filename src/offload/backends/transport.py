@@ -22,9 +22,7 @@ did).
 from __future__ import annotations
 
 import asyncio
-import codecs
 import functools
-import json as _json
 import os
 import ssl
 import threading
@@ -36,9 +34,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import orjson
-from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
+
+from offload.backends.transport_response import (
+    _ERRORS,
+    HTTPResponse,
+    TransportError,
+    TransportTimeout,
+    _AiohttpStream,
+    _transport_error,
+    dumps,
+)
 
 __all__ = ["HTTPClient", "HTTPResponse", "TransportError", "TransportTimeout", "make_client"]
 
@@ -49,213 +55,6 @@ _MAX_HEADER = 65536
 _KEEPALIVE_S = 5.0
 #: At most this many distinct request URLs are kept parsed.
 _URL_CACHE = 512
-
-
-class TransportError(Exception):
-    """The request failed below HTTP (connect, reset, broken or malformed response)."""
-
-    def __init__(self, message: str, *, kind: str) -> None:
-        super().__init__(message)
-        #: The kind of failure, e.g. ``"ConnectError"``, ``"ReadTimeout"`` (names as httpx used them).
-        self.kind = kind
-
-
-class TransportTimeout(TransportError):
-    """A connect or read timeout."""
-
-
-#: aiohttp >= 3.10 tells a connect timeout from a read timeout.
-_CONNECT_TIMEOUT: Any = getattr(aiohttp, "ConnectionTimeoutError", ())
-
-
-def _timeout_kind(exc: BaseException) -> str:
-    if isinstance(exc, _CONNECT_TIMEOUT):
-        return "ConnectTimeout"
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return "ReadTimeout"
-    return "Timeout"
-
-
-def _transport_error(exc: BaseException) -> TransportError:
-    """Wrap an aiohttp / OS error (raise it ``from exc``)."""
-    if isinstance(exc, asyncio.TimeoutError):  # before OSError: TimeoutError is an OSError
-        kind = _timeout_kind(exc)
-        return TransportTimeout(str(exc) or kind, kind=kind)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return TransportError(str(exc) or "ConnectError", kind="ConnectError")
-    return TransportError(str(exc) or type(exc).__name__, kind=type(exc).__name__)
-
-
-#: What the aiohttp calls raise besides ``TransportError`` (``ValueError``: e.g. an invalid URL).
-_ERRORS = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
-
-
-def dumps(obj: Any) -> bytes:
-    """A request body as compact UTF-8 JSON (as httpx sent ``json=``)."""
-    try:
-        return orjson.dumps(obj)
-    except TypeError:  # e.g. non-str keys or a too large int: the stdlib copes
-        pass
-    return _json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _encoding(headers: Mapping[str, str]) -> str:
-    """The charset named by Content-Type, else UTF-8 (httpx's default)."""
-    ctype = headers.get("content-type")
-    if ctype and "charset=" in ctype:
-        charset = ctype.split("charset=", 1)[1].split(";", 1)[0].strip().strip("\"'")
-        try:
-            return codecs.lookup(charset).name
-        except LookupError:
-            pass
-    return "utf-8"
-
-
-_NEWLINES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-
-
-class HTTPResponse:
-    """A response: ``status_code``, case-insensitive ``headers``, and the body (read, or to stream)."""
-
-    __slots__ = ("status_code", "headers", "path", "_content")
-
-    def __init__(self, status_code: int, headers: CIMultiDictProxy[str], path: str, content: bytes | None = None):
-        self.status_code = status_code
-        self.headers = headers
-        #: The request path (and query) relative to the client's base URL.
-        self.path = path
-        self._content = content
-
-    def __repr__(self) -> str:
-        return f"<HTTPResponse [{self.status_code}] {self.path}>"
-
-    # -- read responses -----------------------------------------------------------------------------
-    @property
-    def content(self) -> bytes:
-        if self._content is None:
-            raise RuntimeError("the body of a streaming response has not been read; await aread() first")
-        return self._content
-
-    @property
-    def text(self) -> str:
-        return self.content.decode(_encoding(self.headers), "replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON (raises ``ValueError`` / ``json.JSONDecodeError``)."""
-        content = self.content
-        try:
-            return orjson.loads(content)
-        except ValueError:
-            pass  # the stdlib's verdict (and error message) decides
-        return _json.loads(content)
-
-    # -- streaming ----------------------------------------------------------------------------------
-    async def aread(self) -> bytes:
-        """Read (the rest of) the body."""
-        return self.content
-
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """The body as it arrives (undecoded when the response was opened with ``decompress=False``)."""
-        if self._content:
-            yield self._content
-
-    #: httpx's name for :meth:`aiter_bytes` on a response opened with ``decompress=False``.
-    aiter_raw = aiter_bytes
-
-    async def aiter_lines(self) -> AsyncIterator[str]:
-        """The body as text lines without their line ends (the rules of ``str.splitlines``, as httpx)."""
-        decoder = codecs.getincrementaldecoder(_encoding(self.headers))("replace")
-        buffer = ""
-        trailing_cr = False
-        async for chunk in self.aiter_bytes():
-            text = decoder.decode(chunk)
-            if trailing_cr:
-                text = "\r" + text
-                trailing_cr = False
-            if text.endswith("\r"):  # may be the first half of \r\n: keep it for the next chunk
-                trailing_cr = True
-                text = text[:-1]
-            if not text:
-                continue
-            lines = text.splitlines()
-            if text[-1] in _NEWLINES:
-                if buffer:
-                    lines[0] = buffer + lines[0]
-                    buffer = ""
-            else:
-                last = lines.pop()
-                if lines:
-                    if buffer:
-                        lines[0] = buffer + lines[0]
-                    buffer = last
-                else:
-                    buffer += last
-            for line in lines:
-                yield line
-        text = decoder.decode(b"", True)
-        if text:  # an incomplete character at the very end
-            if trailing_cr:
-                text = "\r" + text
-                trailing_cr = False
-            lines = text.splitlines()
-            if buffer:
-                lines[0] = buffer + lines[0]
-                buffer = ""
-            if text[-1] not in _NEWLINES:
-                buffer = lines.pop()
-            for line in lines:
-                yield line
-        if buffer or trailing_cr:
-            yield buffer
-
-    async def aclose(self) -> None:
-        """Release the connection (closing it when the body was not read to the end)."""
-
-
-class _AiohttpStream(HTTPResponse):
-    """A response whose body is still on the wire (an ``aiohttp.ClientResponse``)."""
-
-    __slots__ = ("_resp",)
-
-    def __init__(self, resp: aiohttp.ClientResponse, path: str) -> None:
-        super().__init__(resp.status, resp.headers, path)
-        self._resp = resp
-
-    async def aread(self) -> bytes:
-        if self._content is None:
-            try:
-                self._content = await self._resp.read()
-            except _ERRORS as exc:
-                raise _transport_error(exc) from exc
-        return self._content
-
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._content is not None:
-            if self._content:
-                yield self._content
-            return
-        stream = self._resp.content
-        try:
-            while True:
-                chunk = await stream.readany()
-                if not chunk:
-                    break
-                yield chunk
-        except _ERRORS as exc:
-            raise _transport_error(exc) from exc
-
-    aiter_raw = aiter_bytes
-
-    async def aclose(self) -> None:
-        # A body read to its end already gave the connection back to the pool; otherwise this closes it, and one
-        # turn of the loop lets the transport really close the socket, so the upstream sees the end at once
-        # (even when the caller blocks the loop next).
-        resp = self._resp
-        if resp.connection is None:
-            resp.close()
-            return
-        resp.close()
-        await asyncio.sleep(0)
 
 
 def _env_proxy(base_url: str) -> str | None:
@@ -501,119 +300,6 @@ class HTTPClient:
                 self._discard()
 
 
-class _HttpxStream(HTTPResponse):
-    """A streaming response of :class:`_HttpxTransportClient`."""
-
-    __slots__ = ("_resp", "_raw")
-
-    def __init__(self, resp: Any, path: str, raw: bool) -> None:
-        super().__init__(resp.status_code, CIMultiDictProxy(CIMultiDict(resp.headers.multi_items())), path)
-        self._resp = resp
-        self._raw = raw
-
-    async def aread(self) -> bytes:
-        if self._content is None:
-            try:
-                self._content = await self._resp.aread()
-            except Exception as exc:
-                raise _httpx_error(exc) from exc
-        return self._content
-
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._content is not None:
-            if self._content:
-                yield self._content
-            return
-        chunks = self._resp.aiter_raw() if self._raw else self._resp.aiter_bytes()
-        try:
-            async for chunk in chunks:
-                yield chunk
-        except Exception as exc:
-            raise _httpx_error(exc) from exc
-
-    aiter_raw = aiter_bytes
-
-    async def aclose(self) -> None:
-        await self._resp.aclose()
-
-
-def _httpx_error(exc: Exception) -> Exception:
-    import httpx
-
-    if isinstance(exc, httpx.TimeoutException):
-        return TransportTimeout(str(exc) or type(exc).__name__, kind=type(exc).__name__)
-    if isinstance(exc, httpx.TransportError):
-        return TransportError(str(exc) or type(exc).__name__, kind=type(exc).__name__)
-    return exc
-
-
-class _HttpxTransportClient(HTTPClient):
-    """The same client over an httpx transport (a test seam: ``httpx.ASGITransport(app=...)`` serves in-process).
-
-    httpx is imported only here, when a backend is given ``transport=``.
-    """
-
-    def __init__(self, base_url: str, *, transport: Any, **kw: Any) -> None:
-        import httpx
-
-        super().__init__(base_url, **kw)
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=transport,
-            headers=self.headers,
-            timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
-        )
-
-    def _kw(self, json: Any, content: bytes | None, params: Any, headers: Any, timeout: float | None) -> dict[str, Any]:
-        import httpx
-
-        kw: dict[str, Any] = {"json": json, "content": content, "params": params, "headers": headers}
-        if timeout is not None:
-            kw["timeout"] = httpx.Timeout(timeout, connect=self.connect_timeout_s)
-        return kw
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> HTTPResponse:
-        try:
-            resp = await self._client.request(method, path, **self._kw(json, content, params, headers, timeout))
-        except Exception as exc:
-            raise _httpx_error(exc) from exc
-        return HTTPResponse(
-            resp.status_code, CIMultiDictProxy(CIMultiDict(resp.headers.multi_items())), path, resp.content
-        )
-
-    async def open(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        decompress: bool = True,
-    ) -> HTTPResponse:
-        try:
-            req = self._client.build_request(method, path, **self._kw(json, content, params, headers, timeout))
-            resp = await self._client.send(req, stream=True)
-        except Exception as exc:
-            raise _httpx_error(exc) from exc
-        return _HttpxStream(resp, path, raw=not decompress)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
 def make_client(
     base_url: str,
     *,
@@ -631,5 +317,7 @@ def make_client(
         "max_connections": max_connections,
     }
     if transport is not None:
+        from offload.backends.transport_httpx import _HttpxTransportClient
+
         return _HttpxTransportClient(base_url, transport=transport, **kw)
     return HTTPClient(base_url, **kw)

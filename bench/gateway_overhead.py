@@ -7,10 +7,11 @@ install it in a separate venv: ``python -m venv /tmp/litellm-venv && /tmp/litell
 'litellm[proxy]'``). Each server runs in its own process; the load generator is a minimal keep-alive HTTP/1.1
 client on asyncio so that it costs the same for every target.
 
-    python bench/gateway_overhead.py [--seconds 3] [--rounds 3] [--litellm /tmp/litellm-venv/bin/litellm]
+    python bench/gateway_overhead.py [--seconds 3] [--rounds 3] [--floor] [--litellm /tmp/litellm-venv/bin/litellm]
 
 Prints requests/s and latency p50/p99 at concurrency 1 and 32, streaming and not, the latency offload and
-LiteLLM add over direct, and the ratios.
+LiteLLM add over direct, and the ratios. ``--floor`` adds two reference forwarders (uvicorn + aiohttp, ~30
+lines, without and with one fsync'd row per request) that show what any Python gateway pays on the machine.
 """
 
 from __future__ import annotations
@@ -106,6 +107,55 @@ def serve_upstream(port: int) -> None:
     import uvicorn
 
     uvicorn.run(upstream_app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+
+
+def serve_floor(port: int, upstream: int, journal: str) -> None:
+    """The floor (``--floor``): a bare uvicorn + aiohttp forwarder — no routing, no redaction, no translation.
+
+    With ``journal`` (not ``-``) it also commits one SQLite row per request (WAL, synchronous=FULL) before
+    forwarding, inline on the event loop: what any gateway that keeps offload's durability promise must pay.
+    """
+    import sqlite3
+
+    import aiohttp
+
+    from offload.cli.serve import run_gateway
+
+    db = None
+    if journal != "-":
+        db = sqlite3.connect(journal, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE IF NOT EXISTS requests (body BLOB)")
+    session: list[aiohttp.ClientSession] = []
+    url = f"http://127.0.0.1:{upstream}/v1/chat/completions"
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                while (await receive())["type"] != "lifespan.shutdown":
+                    await send({"type": "lifespan.startup.complete"})
+                await send({"type": "lifespan.shutdown.complete"})
+            return
+        body, more = b"", True
+        while more:
+            msg = await receive()
+            body += msg.get("body", b"")
+            more = msg.get("more_body", False)
+        if db is not None:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO requests VALUES (?)", (body,))
+            db.execute("COMMIT")
+        if not session:
+            session.append(aiohttp.ClientSession())
+        async with session[0].post(url, data=body, headers={"content-type": "application/json"}) as r:
+            ctype = r.headers.get("content-type", "application/json").encode()
+            await send({"type": "http.response.start", "status": r.status, "headers": [(b"content-type", ctype)]})
+            async for chunk in r.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    run_gateway(app, "127.0.0.1", port)
 
 
 def serve_offload(port: int, upstream: int, journal: str) -> None:
@@ -317,11 +367,21 @@ def main() -> None:
         help="where offload's journal lives (default: a temporary directory on disk; try /dev/shm to "
         "see the cost without fsync)",
     )
+    ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure a bare uvicorn+aiohttp forwarder, without and with one fsync'd SQLite row per request "
+        "(the floor any Python gateway with offload's durability pays on this machine)",
+    )
     ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--serve-floor", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--serve-offload", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve_upstream:
         serve_upstream(a.serve_upstream)
+        return
+    if a.serve_floor:
+        serve_floor(int(a.serve_floor[0]), int(a.serve_floor[1]), a.serve_floor[2])
         return
     if a.serve_offload:
         serve_offload(int(a.serve_offload[0]), int(a.serve_offload[1]), a.serve_offload[2])
@@ -333,7 +393,14 @@ def main() -> None:
             up, off = free_port(), free_port()
             procs.append(start([*me, "--serve-upstream", str(up)], up))
             procs.append(start([*me, "--serve-offload", str(off), str(up), str(Path(tmp) / "journal.db")], off))
-            targets = {"direct": (up, "/v1/chat/completions"), "offload": (off, "/v1/chat/completions")}
+            targets = {"direct": (up, "/v1/chat/completions")}
+            if a.floor:
+                f1, f2 = free_port(), free_port()
+                procs.append(start([*me, "--serve-floor", str(f1), str(up), "-"], f1))
+                procs.append(start([*me, "--serve-floor", str(f2), str(up), str(Path(tmp) / "floor.db")], f2))
+                targets["forward"] = (f1, "/v1/chat/completions")
+                targets["fwd+sync"] = (f2, "/v1/chat/completions")
+            targets["offload"] = (off, "/v1/chat/completions")
             if a.litellm:
                 lp = free_port()
                 procs.append(

@@ -157,3 +157,46 @@ async def test_secrets_never_reach_the_journal(tmp_path: Path, monkeypatch: pyte
     await engine.aclose()
     for f in tmp_path.iterdir():
         assert CANARY.encode() not in f.read_bytes(), f.name
+
+
+async def test_gateway_mode_answers_first_then_journals_in_order(tmp_path: Path) -> None:
+    # await_outcome=False is how `offload serve` runs: the row is committed before the call, the attempt
+    # and outcome are prepared after the answer and committed with the next write (or within the linger)
+    sb = ScriptedBackend("a", ["hello"])
+    cfg = parse_config(
+        {
+            "defaults": {"embedded": False},
+            "backends": {"a": {"kind": "scripted"}},
+            "models": [{"name": "m-a", "backend": "a", "roles": ["chat"], "context_window": 4096}],
+        }
+    )
+    engine = Engine(cfg, backends={"a": sb}, journal_path=tmp_path / "j.db", await_outcome=False)
+    engine.active_requests = 1  # alone in the gateway: the row is committed inline
+    resp = await engine.chat(ChatRequest.from_prompt("say hello"), RequestContext(source="gateway"))
+    # answered before the outcome is written: the row may still read "pending" here
+    assert engine.journal.get(resp.journal_id).status in ("pending", "ok")
+    await engine.drain()
+    entry = engine.journal.get(resp.journal_id)
+    assert entry.status == "ok" and [a.status for a in entry.attempts] == ["ok"]
+    await engine.aclose()
+
+
+async def test_gateway_mode_never_leaves_a_deferred_write_behind(tmp_path: Path) -> None:
+    sb = ScriptedBackend("a", default="hi")
+    cfg = parse_config(
+        {
+            "defaults": {"embedded": False},
+            "backends": {"a": {"kind": "scripted"}},
+            "models": [{"name": "m-a", "backend": "a", "roles": ["chat"], "context_window": 4096}],
+        }
+    )
+    engine = Engine(cfg, backends={"a": sb}, journal_path=tmp_path / "j.db", await_outcome=False)
+    ids = [
+        (await engine.chat(ChatRequest.from_prompt(f"q{i}"), RequestContext(source="gateway"))).journal_id
+        for i in range(20)
+    ]
+    await engine.aclose()  # drains: every outcome is durable once the engine is closed
+    from offload.store import Journal
+
+    with Journal(tmp_path / "j.db") as j:
+        assert [j.get(i).status for i in ids] == ["ok"] * 20

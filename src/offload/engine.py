@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ class Engine:
         #: before the outcome commits leaves the row ``interrupted`` — the prompt itself is never lost.
         self.await_outcome = await_outcome
         self._pending_writes: set[Future[Any]] = set()
-        self._deferred = 0  # writes scheduled by _later, not yet queued
+        self._deferred: deque[Callable[[], Future[Any]]] = deque()  # writes _later has not queued yet
         #: Requests the gateway is serving right now. When it is 1, a request's row is committed inline by the
         #: event loop if the journal writer is idle (see ``Journal.abegin(inline=)``); 0 means not tracked.
         self.active_requests = 0
@@ -184,17 +185,20 @@ class Engine:
         """Prepare (redact, encode) and queue a journal write as soon as the current task yields.
 
         For the gateway that is after the answer was handed to the server, so the ~0.1 ms of preparing the
-        attempt and outcome rows is not part of the caller's latency. Writes keep their order (FIFO callbacks).
+        attempt and outcome rows is not part of the caller's latency. Writes keep their order (one FIFO).
         """
-        self._deferred += 1
-        asyncio.get_running_loop().call_soon(self._queue_now, queue)
+        self._deferred.append(queue)
+        if len(self._deferred) == 1:
+            asyncio.get_running_loop().call_soon(self._queue_deferred)
 
-    def _queue_now(self, queue: Callable[[], Future[Any]]) -> None:
-        self._deferred -= 1
-        try:
-            self._track(queue())
-        except Exception as exc:
-            _log.error("journal write failed: %s", self.redactor.text(str(exc)))
+    def _queue_deferred(self) -> None:
+        """Queue every deferred write now (also called by :meth:`drain`, so none is ever left behind)."""
+        while self._deferred:
+            queue = self._deferred.popleft()
+            try:
+                self._track(queue())
+            except Exception as exc:
+                _log.error("journal write failed: %s", self.redactor.text(str(exc)))
 
     def _track(self, fut: Future[Any]) -> None:
         """Keep a queued write until it is durable (see :meth:`drain`); log it if it fails."""
@@ -208,8 +212,7 @@ class Engine:
 
     async def drain(self) -> None:
         """Wait until every queued journal write has committed."""
-        while self._deferred:
-            await asyncio.sleep(0)
+        self._queue_deferred()
         while self._pending_writes:
             await asyncio.gather(*(asyncio.wrap_future(f) for f in list(self._pending_writes)), return_exceptions=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,15 @@ class Gateway:
     def local(self) -> ScriptedBackend:
         return self.backends["local"]
 
-    def journal_rows(self, **filters: Any) -> list[Any]:
-        return list(self.engine.journal.list(**filters))
+    def journal_rows(self, *, settled: bool = True, **filters: Any) -> list[Any]:
+        """Journal rows; with ``settled`` waits (up to 5 s) until none is ``pending`` — like ``offload serve``,
+        the gateway answers before the outcome commits (it follows within the writer's 50 ms linger)."""
+        deadline = time.monotonic() + 5
+        rows = list(self.engine.journal.list(**filters))
+        while settled and any(r.status == "pending" for r in rows) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            rows = list(self.engine.journal.list(**filters))
+        return rows
 
 
 @pytest.fixture
@@ -77,7 +85,8 @@ def make_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
             if backends is not None
             else {"local": ScriptedBackend("local", default="Hello from offload", models=[MODEL])}
         )
-        engine = Engine(cfg, backends=bks, journal_path=tmp_path / f"journal{len(engines)}.db")
+        # as `offload serve` runs it: outcomes are queued, not awaited, before the answer goes out
+        engine = Engine(cfg, backends=bks, journal_path=tmp_path / f"journal{len(engines)}.db", await_outcome=False)
         engines.append(engine)
         cm = serve_app(create_app(engine))
         url = cm.__enter__()

@@ -24,27 +24,19 @@ class _HttpxStream(HTTPResponse):
         self._resp = resp
         self._raw = raw
 
-    async def aread(self) -> bytes:
-        if self._content is None:
-            try:
-                self._content = await self._resp.aread()
-            except Exception as exc:
-                raise _httpx_error(exc) from exc
-        return self._content
+    async def _read_body(self) -> bytes:
+        try:
+            return bytes(await self._resp.aread())
+        except Exception as exc:
+            raise _httpx_error(exc) from exc
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._content is not None:
-            if self._content:
-                yield self._content
-            return
+    async def _body_chunks(self) -> AsyncIterator[bytes]:
         chunks = self._resp.aiter_raw() if self._raw else self._resp.aiter_bytes()
         try:
             async for chunk in chunks:
                 yield chunk
         except Exception as exc:
             raise _httpx_error(exc) from exc
-
-    aiter_raw = aiter_bytes
 
     async def aclose(self) -> None:
         await self._resp.aclose()

@@ -121,12 +121,25 @@ class HTTPResponse:
     # -- streaming ----------------------------------------------------------------------------------
     async def aread(self) -> bytes:
         """Read (the rest of) the body."""
-        return self.content
+        if self._content is None:
+            self._content = await self._read_body()
+        return self._content
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
         """The body as it arrives (undecoded when the response was opened with ``decompress=False``)."""
-        if self._content:
-            yield self._content
+        if self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        async for chunk in self._body_chunks():
+            yield chunk
+
+    # what a response still on the wire provides (raising TransportError, never a library's own errors)
+    async def _read_body(self) -> bytes:
+        raise RuntimeError("this response has no body left to read")
+
+    def _body_chunks(self) -> AsyncIterator[bytes]:
+        raise RuntimeError("this response has no body left to read")
 
     #: httpx's name for :meth:`aiter_bytes` on a response opened with ``decompress=False``.
     aiter_raw = aiter_bytes
@@ -190,19 +203,13 @@ class _AiohttpStream(HTTPResponse):
         super().__init__(resp.status, resp.headers, path)
         self._resp = resp
 
-    async def aread(self) -> bytes:
-        if self._content is None:
-            try:
-                self._content = await self._resp.read()
-            except _ERRORS as exc:
-                raise _transport_error(exc) from exc
-        return self._content
+    async def _read_body(self) -> bytes:
+        try:
+            return await self._resp.read()
+        except _ERRORS as exc:
+            raise _transport_error(exc) from exc
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        if self._content is not None:
-            if self._content:
-                yield self._content
-            return
+    async def _body_chunks(self) -> AsyncIterator[bytes]:
         stream = self._resp.content
         try:
             while True:
@@ -212,8 +219,6 @@ class _AiohttpStream(HTTPResponse):
                 yield chunk
         except _ERRORS as exc:
             raise _transport_error(exc) from exc
-
-    aiter_raw = aiter_bytes
 
     async def aclose(self) -> None:
         # A body read to its end already gave the connection back to the pool; otherwise this closes it, and one

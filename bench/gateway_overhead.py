@@ -71,19 +71,26 @@ SSE = (
 )
 
 
-async def upstream_app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def read_body(scope, receive, send) -> bytes | None:  # type: ignore[no-untyped-def]
+    """The request body of an HTTP scope; ``None`` after answering a lifespan (or ignoring another) scope."""
     if scope["type"] != "http":
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
-        return
-    body = b""
-    more = True
+        return None
+    body, more = b"", True
     while more:
         msg = await receive()
         body += msg.get("body", b"")
         more = msg.get("more_body", False)
+    return body
+
+
+async def upstream_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    body = await read_body(scope, receive, send)
+    if body is None:
+        return
     if scope["path"].endswith("/models"):
         out, ctype = (
             b'{"object":"list","data":[{"id":"bench","object":"model","created":0,"owned_by":"x"}]}',
@@ -131,17 +138,9 @@ def serve_floor(port: int, upstream: int, journal: str) -> None:
     url = f"http://127.0.0.1:{upstream}/v1/chat/completions"
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                while (await receive())["type"] != "lifespan.shutdown":
-                    await send({"type": "lifespan.startup.complete"})
-                await send({"type": "lifespan.shutdown.complete"})
+        body = await read_body(scope, receive, send)
+        if body is None:
             return
-        body, more = b"", True
-        while more:
-            msg = await receive()
-            body += msg.get("body", b"")
-            more = msg.get("more_body", False)
         if db is not None:
             db.execute("BEGIN IMMEDIATE")
             db.execute("INSERT INTO requests VALUES (?)", (body,))

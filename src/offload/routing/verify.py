@@ -24,6 +24,7 @@ from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
 
 from offload.errors import InvalidRequest
+from offload.routing.classify_profile import CODE_KINDS
 from offload.routing.codeblocks import defined_names, extract_json, extract_python
 from offload.routing.examples import Example, extract_examples, find_signature
 from offload.routing.probes import check_examples, context_code, short_text
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 #: Task kinds whose answer is code to check.
-CODE_KINDS = frozenset({"code_generation", "refactor", "test_generation", "debug"})
 _STUB = re.compile(r"^[ \t]*(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 _NAMED = re.compile(
     r"\b(?:function|method|def)\s+(?:called\s+|named\s+)?(?:`([A-Za-z_]\w*)(?:\(.*?\))?`|([A-Za-z_]\w*)\s*\()"

@@ -112,6 +112,9 @@ class Defaults(_Strict):
     model: str = "auto"
     keep_alive: str = "5m"
     journal_path: str | None = None
+    #: Days to keep finished journal entries: ``offload serve`` prunes older ones at start-up and then daily
+    #: (``pending``/``queued`` rows are kept, savings totals too). ``None`` (the default) keeps everything.
+    journal_retention_days: int | None = Field(None, gt=0, strict=True)
     #: The cloud model whose price a verified local answer avoids, when the policy names none.
     reference_model: str = "claude-sonnet-4-5"
     #: Add the embedded backend with the bundled model to the inventory.

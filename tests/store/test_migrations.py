@@ -14,6 +14,7 @@ from offload.store.migrations import applied
 RELEASED = {
     "m001_requests": "afa2cfc152f17e51a8cfd64cda7f4d488f16d219310d24726999a5668f251f80",
     "m002_attempts": "3745dc6f0f0d4c62523f317f2a48fb80f2f08b74f7e4953599a4a8c6b30ee3aa",
+    "m003_ledger_rollup": "6583dc3d1b80327b3d541d8d48c2ec3d512b0a9de4ce9cafe81625fbb18214a5",
 }
 
 

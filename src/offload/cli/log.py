@@ -1,17 +1,21 @@
-"""``offload log`` (list, filter, show one) and ``offload replay``."""
+"""``offload log`` (list, filter, show one), ``offload log prune`` and ``offload replay``."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
+from typer.core import TyperCommand
 
 from offload.cli.common import console, err_console, print_json, state
 from offload.errors import InvalidRequest
 from offload.store.entries import JournalEntry
+from offload.store.retention import PRUNABLE, PruneReport, check_statuses
 
 STATUS_STYLE = {
     "ok": "green",
@@ -23,8 +27,21 @@ STATUS_STYLE = {
 }
 
 
+class _LogCommand(TyperCommand):
+    """``offload log [ID]``, which also runs ``offload log prune …`` (a journal id, a ULID, is never "prune")."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        # (``Any``: typer bundles its own click, whose Context type is private)
+        if args and args[0] == "prune":
+            prune_app = typer.Typer(add_completion=False)
+            prune_app.command("prune")(prune)
+            command = typer.main.get_command(prune_app)
+            return command.make_context(f"{info_name} prune", args[1:], parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("log")(log)
+    app.command("log", cls=_LogCommand)(log)
     app.command("replay")(replay)
 
 
@@ -53,7 +70,10 @@ def log(
     limit: int = typer.Option(30, "--limit", "-n", min=1, max=10_000),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """List journal entries (newest first), or show one with its attempts."""
+    """List journal entries (newest first), or show one with its attempts.
+
+    Delete old entries with `offload log prune --older-than 30d` (see `offload log prune --help`).
+    """
     journal = state(ctx).offload().engine.journal
     if entry_id:
         entry = journal.get(entry_id)
@@ -85,6 +105,80 @@ def log(
     console.print(t)
     if not entries:
         console.print("(no entries)", style="dim")
+
+
+def prune(
+    ctx: typer.Context,
+    older_than: str = typer.Option(..., "--older-than", help="Delete entries older than this: 30d, 12h, 2026-01-01."),
+    status: str | None = typer.Option(
+        None, "--status", help=f"Only these statuses, comma-separated ({', '.join(sorted(PRUNABLE))}: the default)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be deleted."),
+    vacuum: bool = typer.Option(False, "--vacuum", help="Then VACUUM, giving the space back to the file system."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete finished journal entries (and their attempts) older than --older-than.
+
+    Pending and queued entries are never deleted, nor entries a kept replay points at.
+    Savings totals stay whole: the figures of deleted entries are rolled up per day, kind and model.
+    """
+    older_than_s = _age(older_than)
+    statuses = {s.strip() for s in status.split(",") if s.strip()} if status is not None else None
+    try:
+        check_statuses(statuses)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), hint=f"use --status with {', '.join(sorted(PRUNABLE))}") from None
+    journal = state(ctx).offload().engine.journal
+    if not (yes or dry_run):
+        plan = journal.prune(older_than_s, statuses=statuses, dry_run=True)
+        if plan.rows_deleted:
+            typer.confirm(
+                f"Delete {plan.rows_deleted} journal entries ({plan.attempts_deleted} attempts) created before "
+                f"{plan.cutoff:%Y-%m-%d %H:%M}?",
+                abort=True,
+            )
+    show_prune(journal.prune(older_than_s, statuses=statuses, dry_run=dry_run, vacuum=vacuum))
+
+
+def _age(value: str) -> float:
+    """Seconds from ``--older-than`` (``30d`` or a date), through the parser of ``--since``."""
+    try:
+        when = parse_since(value)
+    except InvalidRequest:
+        when = None
+    if when is None:
+        raise InvalidRequest(f"cannot read --older-than {value!r}", hint="use e.g. 30d, 12h or 2026-01-01")
+    age = time.time() - when.timestamp()
+    if age < 0:
+        raise InvalidRequest(f"--older-than {value!r} is in the future", hint="give an age (30d) or a past date")
+    return age
+
+
+def _size(n: int) -> str:
+    amount = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if amount < 1024 or unit == "GiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def show_prune(r: PruneReport) -> None:
+    """The report of a prune (or of a dry run) as a table."""
+    verb = "would delete" if r.dry_run else "deleted"
+    t = Table("", "", title="journal prune (dry run)" if r.dry_run else "journal prune", show_header=False)
+    t.add_row("cutoff", f"created before {r.cutoff:%Y-%m-%d %H:%M:%S}")
+    t.add_row("statuses", ", ".join(r.statuses))
+    t.add_row(f"entries {verb}", str(r.rows_deleted))
+    t.add_row(f"attempts {verb}", str(r.attempts_deleted))
+    t.add_row("space freed" + (" (estimate)" if r.dry_run else ""), _size(r.bytes_freed))
+    t.add_row("kept: a kept replay points at them", str(r.kept_linked))
+    t.add_row("oldest remaining", f"{r.oldest_remaining:%Y-%m-%d %H:%M:%S}" if r.oldest_remaining else "-")
+    t.add_row("database size", _size(r.size_bytes) + (" (after VACUUM)" if r.vacuumed else ""))
+    console.print(t)
+    if not r.complete:
+        console.print("stopped before the end: run it again to finish", style="yellow")
+    console.print("savings totals are kept (pruned entries are rolled up per day, kind and model)", style="dim")
 
 
 def show_entry(e: JournalEntry) -> None:

@@ -7,6 +7,7 @@ or the error in the caller's dialect. Nothing a handler raises ever reaches the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from offload.server.openapi import openapi_schema
 from offload.server.routes_common import send_error
 from offload.server.security import SecurityMiddleware
 from offload.server.settings import ServerSettings
+from offload.store.retention import start_retention, stop_retention
 
 log = logging.getLogger("offload.server")
 
@@ -78,6 +80,8 @@ class Gateway:
         self._paths = {p for _, p in ROUTES}
         #: The web dashboard, served on the same port under /ui (see offload.dashboard).
         self.dashboard = Dashboard(engine, settings)
+        #: The daily journal prune when ``[defaults] journal_retention_days`` is set (see offload.store.retention).
+        self._retention: asyncio.Task[None] | None = None
 
     # -- facts the handlers need --------------------------------------------------------------------------
     def has_cloud(self, kind: str) -> bool:
@@ -107,8 +111,12 @@ class Gateway:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
+                self._retention = start_retention(
+                    self.engine.journal, self.engine.config.defaults.journal_retention_days
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
+                await stop_retention(self._retention)
                 await self.dashboard.aclose()
                 if self.owns_engine:
                     try:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -34,6 +34,9 @@ from offload.store.ops import OpBuilder
 from offload.store.reads import TimeLike
 from offload.store.writer import Writer, WriterStats
 from offload.types import Attempt, Usage
+
+if TYPE_CHECKING:  # retention imports the ledger, which imports this module: imported where used
+    from offload.store.retention import PruneReport
 
 T = TypeVar("T")
 Entries = list[JournalEntry]  # (``Journal.list`` shadows the builtin inside the class body)
@@ -240,6 +243,28 @@ class Journal:
         """:meth:`finish` (same keywords) without waiting, like :meth:`queue_attempt`."""
         return self._submit(self._ops.finish(request_id, **_finish_args(outcome)), urgent=False)
 
+    def prune(
+        self,
+        older_than_s: float,
+        *,
+        statuses: set[str] | frozenset[str] | None = None,
+        dry_run: bool = False,
+        vacuum: bool = False,
+        batch_size: int = 500,
+    ) -> PruneReport:
+        """Delete finished rows (and their attempts) created more than ``older_than_s`` seconds ago.
+
+        ``statuses`` narrows ``ok`` / ``error`` / ``cancelled`` / ``interrupted``; ``pending`` and ``queued``
+        rows, and rows a kept replay points at, are never deleted. Each batch of ``batch_size`` rows is one
+        transaction that also rolls their ledger figures up, so savings totals stay whole. ``dry_run`` only
+        counts; ``vacuum`` runs ``VACUUM`` afterwards. See :mod:`offload.store.retention`.
+        """
+        from offload.store import retention
+
+        return retention.prune(
+            self, older_than_s, statuses=statuses, dry_run=dry_run, vacuum=vacuum, batch_size=batch_size
+        )
+
     # -- reads ---------------------------------------------------------------------------------------------
     def get(self, request_id: str) -> JournalEntry:
         """One entry with its attempts; raises :class:`~offload.store.reads.UnknownJournalEntry` if absent."""
@@ -380,6 +405,22 @@ class Journal:
     async def alink_replay(self, original_id: str, new_id: str) -> None:
         """:meth:`link_replay` for the event loop."""
         await self._await(self._submit(self._ops.link(original_id, new_id)))
+
+    async def aprune(
+        self,
+        older_than_s: float,
+        *,
+        statuses: set[str] | frozenset[str] | None = None,
+        dry_run: bool = False,
+        vacuum: bool = False,
+        batch_size: int = 500,
+    ) -> PruneReport:
+        """:meth:`prune` in a worker thread; a cancelled caller stops it after the batch in flight."""
+        from offload.store import retention
+
+        return await retention.aprune(
+            self, older_than_s, statuses=statuses, dry_run=dry_run, vacuum=vacuum, batch_size=batch_size
+        )
 
     async def aget(self, request_id: str) -> JournalEntry:
         """:meth:`get` in a worker thread."""

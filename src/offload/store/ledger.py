@@ -10,11 +10,17 @@ cost on the reference cloud model). Rules:
 * local acceptance rate = answered locally / answered (requests with status ``ok``).
 
 Periods are filtered on the request's creation time; days are local-time calendar days.
+
+Requests removed by retention (:mod:`offload.store.retention`) leave their figures in the ``ledger_rollup``
+table (per local day, kind and model, written in the same transaction as the delete), and every report adds
+that table to the live rows, so pruning never changes the totals by day, model or kind. A rolled-up day
+counts in a period when its local midnight lies in ``[since, until)`` (pruned rows keep no finer time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -50,13 +56,66 @@ SELECT {key} AS key,
   TOTAL(a.latency_s) AS latency_s
 FROM attempts AS a JOIN requests AS r ON r.id = a.request_id {where} GROUP BY 1
 """
-_KEYS: dict[str, tuple[str, str]] = {
-    # key expression for the requests query, and for the attempts query
-    "all": ("'all'", "'all'"),
-    "day": ("date(r.created_at, 'unixepoch', 'localtime')",) * 2,
-    "model": ("COALESCE(r.model, r.model_requested)", "a.model"),
-    "kind": ("COALESCE(r.kind, 'unknown')",) * 2,
+#: The figures of pruned requests (written by offload.store.retention), already grouped.
+_ROLLUP_SQL = """
+SELECT {key} AS key,
+  TOTAL(g.requests) AS requests, TOTAL(g.ok) AS ok, TOTAL(g.errors) AS errors,
+  TOTAL(g.local_accepted) AS local_accepted, TOTAL(g.verified_local) AS verified_local,
+  TOTAL(g.avoided_usd) AS avoided_usd, TOTAL(g.unverified_avoided_usd) AS unverified_avoided_usd,
+  TOTAL(g.attempts) AS attempts, TOTAL(g.tokens_local_in) AS tokens_local_in,
+  TOTAL(g.tokens_local_out) AS tokens_local_out, TOTAL(g.tokens_cloud_in) AS tokens_cloud_in,
+  TOTAL(g.tokens_cloud_out) AS tokens_cloud_out, TOTAL(g.cloud_spend_usd) AS cloud_spend_usd,
+  TOTAL(g.latency_s) AS latency_s
+FROM ledger_rollup AS g {where} GROUP BY 1
+"""
+_KEYS: dict[str, tuple[str, str, str]] = {
+    # key expression for the requests query, the attempts query and the rollup of pruned requests
+    "all": ("'all'", "'all'", "'all'"),
+    "day": ("date(r.created_at, 'unixepoch', 'localtime')",) * 2 + ("g.day",),
+    "model": ("COALESCE(r.model, r.model_requested)", "a.model", "g.model"),
+    "kind": ("COALESCE(r.kind, 'unknown')",) * 2 + ("g.kind",),
 }
+
+
+#: The ledger_rollup columns filled from the requests query and from the attempts query.
+_ROLLUP_COLUMNS = (
+    ("requests", "ok", "errors", "local_accepted", "verified_local", "avoided_usd", "unverified_avoided_usd"),
+    ("attempts", "tokens_local_in", "tokens_local_out", "tokens_cloud_in", "tokens_cloud_out", "cloud_spend_usd",
+     "latency_s"),
+)  # fmt: skip
+
+
+def rollup_statements() -> tuple[str, str]:
+    """SQL adding the ledger figures of some requests to ``ledger_rollup`` (used when they are pruned).
+
+    Parameters: ``?1`` the requests' ids as a JSON array, ``?2`` the time of the update. The figures come from the very
+    queries the reports run, grouped by (local day, kind, model) — so the rollup can never disagree with them.
+    """
+    out = []
+    for i, sql in enumerate((_REQUEST_SQL, _ATTEMPT_SQL)):
+        key = "json_array(" + ", ".join(_KEYS[k][i] for k in ("day", "kind", "model")) + ")"
+        cols = _ROLLUP_COLUMNS[i]
+        inner = sql.format(key=key, where="WHERE r.id IN (SELECT value FROM json_each(?1))")
+        out.append(
+            f"INSERT INTO ledger_rollup (day, day_start, kind, model, {', '.join(cols)}, updated_at) "
+            "SELECT json_extract(key, '$[0]'), CAST(strftime('%s', json_extract(key, '$[0]'), 'utc') AS REAL), "
+            f"json_extract(key, '$[1]'), json_extract(key, '$[2]'), {', '.join(cols)}, ?2 FROM ({inner}) WHERE true "
+            "ON CONFLICT (day, kind, model) DO UPDATE SET "
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in cols)
+            + ", updated_at = excluded.updated_at"
+        )
+    return out[0], out[1]
+
+
+def _where(column: str, since: TimeLike | None, until: TimeLike | None) -> tuple[str, list[float | None]]:
+    where, args = [], []
+    if since is not None:
+        where.append(f"{column} >= ?")
+        args.append(timestamp(since))
+    if until is not None:
+        where.append(f"{column} < ?")
+        args.append(timestamp(until))
+    return ("WHERE " + " AND ".join(where)) if where else "", args
 
 
 @dataclass(frozen=True)
@@ -139,19 +198,30 @@ class Ledger:
 
     # -- reports ---------------------------------------------------------------------------------------
     def _aggregate(self, by: str, since: TimeLike | None, until: TimeLike | None) -> list[LedgerTotals]:
-        req_key, att_key = _KEYS[by]
-        where, args = [], []
-        if since is not None:
-            where.append("r.created_at >= ?")
-            args.append(timestamp(since))
-        if until is not None:
-            where.append("r.created_at < ?")
-            args.append(timestamp(until))
-        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        req_key, att_key, rollup_key = _KEYS[by]
+        live, args = _where("r.created_at", since, until)
+        pruned, _ = _where("g.day_start", since, until)
+        queries = (
+            _REQUEST_SQL.format(key=req_key, where=live),
+            _ATTEMPT_SQL.format(key=att_key, where=live),
+            _ROLLUP_SQL.format(key=rollup_key, where=pruned),
+        )
+
+        def run(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            # one read transaction: a prune committing meanwhile is seen entirely or not at all
+            conn.execute("BEGIN")
+            try:
+                return [row for sql in queries for row in conn.execute(sql, tuple(args)).fetchall()]
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
         merged: dict[str, dict[str, Any]] = {}
-        for sql, key in ((_REQUEST_SQL, req_key), (_ATTEMPT_SQL, att_key)):
-            for row in self.journal.query(sql.format(key=key, where=clause), tuple(args)):
-                merged.setdefault(str(row["key"]), {}).update(dict(row))
+        for row in self.journal._read(run):
+            acc = merged.setdefault(str(row["key"]), {})
+            for name in row.keys():  # noqa: SIM118 - iterating a sqlite3.Row gives values, not names
+                if name != "key":
+                    acc[name] = acc.get(name, 0) + row[name]
         return [_totals(k, v) for k, v in sorted(merged.items())]
 
     def summary(self, since: TimeLike | None = None, until: TimeLike | None = None) -> LedgerTotals:

@@ -103,6 +103,39 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX attempts_model ON attempts(model)",
         ),
     ),
+    # Ledger figures of pruned requests (see offload.store.retention), one row per local day, kind and model.
+    # Request counters and savings are keyed by the answering model, attempt counters by the attempt's model,
+    # exactly as the ledger groups live rows; ``day_start`` (unix time of that local midnight) filters periods.
+    Migration(
+        "m003_ledger_rollup",
+        (
+            """
+            CREATE TABLE ledger_rollup (
+                day                    TEXT NOT NULL,
+                day_start              REAL NOT NULL,
+                kind                   TEXT NOT NULL,
+                model                  TEXT NOT NULL,
+                requests               INTEGER NOT NULL DEFAULT 0,
+                ok                     INTEGER NOT NULL DEFAULT 0,
+                errors                 INTEGER NOT NULL DEFAULT 0,
+                local_accepted         INTEGER NOT NULL DEFAULT 0,
+                verified_local         INTEGER NOT NULL DEFAULT 0,
+                avoided_usd            REAL NOT NULL DEFAULT 0,
+                unverified_avoided_usd REAL NOT NULL DEFAULT 0,
+                attempts               INTEGER NOT NULL DEFAULT 0,
+                tokens_local_in        INTEGER NOT NULL DEFAULT 0,
+                tokens_local_out       INTEGER NOT NULL DEFAULT 0,
+                tokens_cloud_in        INTEGER NOT NULL DEFAULT 0,
+                tokens_cloud_out       INTEGER NOT NULL DEFAULT 0,
+                cloud_spend_usd        REAL NOT NULL DEFAULT 0,
+                latency_s              REAL NOT NULL DEFAULT 0,
+                updated_at             REAL NOT NULL,
+                PRIMARY KEY (day, kind, model)
+            )
+            """,
+            "CREATE INDEX ledger_rollup_day_start ON ledger_rollup(day_start)",
+        ),
+    ),
 ]
 
 

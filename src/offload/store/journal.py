@@ -160,6 +160,11 @@ class Journal:
                     f"cannot read the journal {self.path}: {exc}", hint="run `offload journal check`"
                 ) from exc
 
+    def exclusive(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the write connection outside a transaction (maintenance such as ``VACUUM``)."""
+        self._check()
+        return self._writer.run_exclusive(fn)
+
     @property
     def writer_stats(self) -> WriterStats:
         """Counters of this process's writer (ops, commits, batch sizes)."""

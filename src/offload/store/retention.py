@@ -155,21 +155,22 @@ def _oldest(conn: sqlite3.Connection) -> datetime | None:
 def vacuum_journal(journal: Journal) -> None:
     """``VACUUM`` the journal (outside any transaction) on the writer's connection, holding the writer.
 
-    The writer wraps every op in ``BEGIN IMMEDIATE``, where ``VACUUM`` is not allowed; so, like
-    ``Writer.try_inline``, this takes the writer's busy lock: this process's writes wait meanwhile, other
-    processes wait on SQLite's lock (up to their busy timeout).
+    The writer wraps every op in ``BEGIN IMMEDIATE``, where ``VACUUM`` is not allowed; so this holds the
+    writer (``Journal.exclusive``): this process's writes wait meanwhile, other processes wait on SQLite's lock
+    (up to their busy timeout).
     """
-    journal._check()
-    writer = journal._writer
-    with writer._busy:
-        try:
-            writer._conn.execute("VACUUM")
-            writer._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # give the space back to the file system
-        except sqlite3.Error as exc:
-            raise JournalError(
-                f"cannot vacuum the journal {journal.path}: {exc}",
-                hint="retry when the gateway is idle; the pruned space is reused even without VACUUM",
-            ) from exc
+
+    def vacuum(conn: sqlite3.Connection) -> None:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # give the space back to the file system
+
+    try:
+        journal.exclusive(vacuum)
+    except sqlite3.Error as exc:
+        raise JournalError(
+            f"cannot vacuum the journal {journal.path}: {exc}",
+            hint="retry when the gateway is idle; the pruned space is reused even without VACUUM",
+        ) from exc
 
 
 def prune(

@@ -119,6 +119,12 @@ class Writer:
         finally:
             self._busy.release()
 
+    def run_exclusive(self, fn: WriteOp) -> Any:
+        """Run ``fn(conn)`` on the write connection outside any transaction (``VACUUM``, checkpoints), while
+        this process's other writes wait."""
+        with self._busy:
+            return fn(self._conn)
+
     def close(self) -> None:
         """Finish every queued operation, then stop the thread and close the connection."""
         with self._lock:

@@ -108,3 +108,21 @@ async def test_finished_work_is_never_hit_by_a_late_disconnect() -> None:
 
     assert await run_until_disconnect(receive, work()) == 42
     await asyncio.sleep(0.01)  # would raise CancelledError here if a late cancel had landed
+
+
+async def test_a_quick_request_never_starts_the_watcher() -> None:
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def work() -> str:
+        await asyncio.sleep(0)  # suspends, but finishes well within WATCH_AFTER_S
+        return "done"
+
+    assert await run_until_disconnect(receive, work()) == "done"
+    await asyncio.sleep(0.03)
+    assert calls == 0

@@ -113,19 +113,27 @@ async def send_json(send: Send, status: int, obj: Any, headers: Iterable[tuple[b
     await send_bytes(send, status, dumps(obj), "application/json", headers)
 
 
+#: How long a request runs before its client is watched for a disconnect (see :func:`run_until_disconnect`).
+WATCH_AFTER_S = 0.01
+
+
 async def run_until_disconnect(receive: Receive, work: Awaitable[Any]) -> Any:
     """Await ``work`` in the current task; if the client disconnects first, cancel it and raise
     :class:`ClientDisconnected`.
 
     A small watcher task waits for ``http.disconnect`` and cancels this task only while ``work`` is still
     running (the flag is set before this task can be suspended again, so a finished request is never hit by a
-    late cancellation). Running ``work`` here rather than in a task of its own saves a task and an
+    late cancellation). The watcher starts only once the work has run for :data:`WATCH_AFTER_S`: most answers
+    from a fast upstream are done sooner and never pay for it, and a client that leaves a long generation is
+    still noticed within that much. Running ``work`` here rather than in a task of its own saves a task and an
     ``asyncio.wait`` per request. Call only after the request body was read completely (the watcher consumes
     ``receive``).
     """
     task = asyncio.current_task()
     assert task is not None, "run_until_disconnect needs a running task"
     state = {"gone": False, "finished": False}
+    loop = asyncio.get_running_loop()
+    watchers: list[asyncio.Task[None]] = []
 
     async def watch() -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -134,7 +142,11 @@ async def run_until_disconnect(receive: Receive, work: Awaitable[Any]) -> Any:
             state["gone"] = True
             task.cancel()
 
-    watcher = asyncio.get_running_loop().create_task(watch())
+    def start_watching() -> None:
+        if not state["finished"]:
+            watchers.append(loop.create_task(watch()))
+
+    timer = loop.call_later(WATCH_AFTER_S, start_watching)
     try:
         result = await work
         state["finished"] = True
@@ -149,7 +161,9 @@ async def run_until_disconnect(receive: Receive, work: Awaitable[Any]) -> Any:
         state["finished"] = True
         raise
     finally:
-        watcher.cancel()
+        timer.cancel()
+        for watcher in watchers:
+            watcher.cancel()
 
 
 #: A stream's buffered bytes beyond which a writer waits for the client to take them (backpressure).

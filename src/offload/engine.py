@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from offload.errors import (
     OffloadError,
     UnknownModel,
 )
+from offload.outcomes import OutcomeWriter
 from offload.prices import PriceTable
 from offload.redact import Redactor, default_redactor
 from offload.routing.cascade import CascadeResult, run_cascade
@@ -91,12 +90,9 @@ class Engine:
 
         #: What is loaded where (cached ``ps``): the router prefers a loaded candidate and avoids thrashing.
         self.residency = ResidencyTracker(ModelManager.from_engine(self))
-        #: When False (the gateway), attempts and outcomes are queued to the journal writer without waiting for
-        #: their commit: the answer goes out after ONE awaited commit (the request row). Order is kept; a crash
-        #: before the outcome commits leaves the row ``interrupted`` — the prompt itself is never lost.
-        self.await_outcome = await_outcome
-        self._pending_writes: set[Future[Any]] = set()
-        self._deferred: deque[Callable[[], Future[Any]]] = deque()  # writes _later has not queued yet
+        #: When ``await_outcome`` is False (the gateway), attempts and outcomes are queued to the journal writer
+        #: without waiting for their commit: the answer goes out after ONE awaited commit (the request row).
+        self.outcomes = OutcomeWriter(self.journal, self.redactor, await_outcome=await_outcome)
         #: Requests the gateway is serving right now. When it is 1, a request's row is committed inline by the
         #: event loop if the journal writer is idle (see ``Journal.abegin(inline=)``); 0 means not tracked.
         self.active_requests = 0
@@ -167,54 +163,14 @@ class Engine:
 
     # -- journal writes ---------------------------------------------------------------------------------
     async def _journal_attempt(self, jid: str, attempt: Attempt, cost_equiv_usd: float) -> None:
-        """Journal one attempt: awaited, or queued in order when ``await_outcome`` is False."""
-        local = self.is_local(attempt.backend)
-        if self.await_outcome:
-            await self.journal.arecord_attempt(jid, attempt, cost_equiv_usd=cost_equiv_usd, local=local)
-        else:
-            self._later(lambda: self.journal.queue_attempt(jid, attempt, cost_equiv_usd=cost_equiv_usd, local=local))
+        await self.outcomes.attempt(jid, attempt, cost_equiv_usd, local=self.is_local(attempt.backend))
 
     async def _journal_finish(self, jid: str, **outcome: Any) -> None:
-        """Journal a request's outcome: awaited, or queued in order when ``await_outcome`` is False."""
-        if self.await_outcome:
-            await self.journal.afinish(jid, **outcome)
-        else:
-            self._later(lambda: self.journal.queue_finish(jid, **outcome))
-
-    def _later(self, queue: Callable[[], Future[Any]]) -> None:
-        """Prepare (redact, encode) and queue a journal write as soon as the current task yields.
-
-        For the gateway that is after the answer was handed to the server, so the ~0.1 ms of preparing the
-        attempt and outcome rows is not part of the caller's latency. Writes keep their order (one FIFO).
-        """
-        self._deferred.append(queue)
-        if len(self._deferred) == 1:
-            asyncio.get_running_loop().call_soon(self._queue_deferred)
-
-    def _queue_deferred(self) -> None:
-        """Queue every deferred write now (also called by :meth:`drain`, so none is ever left behind)."""
-        while self._deferred:
-            queue = self._deferred.popleft()
-            try:
-                self._track(queue())
-            except Exception as exc:
-                _log.error("journal write failed: %s", self.redactor.text(str(exc)))
-
-    def _track(self, fut: Future[Any]) -> None:
-        """Keep a queued write until it is durable (see :meth:`drain`); log it if it fails."""
-        self._pending_writes.add(fut)
-        fut.add_done_callback(self._write_done)
-
-    def _write_done(self, fut: Future[Any]) -> None:  # runs in the journal's writer thread
-        self._pending_writes.discard(fut)
-        if not fut.cancelled() and fut.exception() is not None:
-            _log.error("journal write failed: %s", self.redactor.text(str(fut.exception())))
+        await self.outcomes.finish(jid, **outcome)
 
     async def drain(self) -> None:
         """Wait until every queued journal write has committed."""
-        self._queue_deferred()
-        while self._pending_writes:
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in list(self._pending_writes)), return_exceptions=True)
+        await self.outcomes.drain()
 
     # -- running ----------------------------------------------------------------------------------------
     async def begin(self, request: ChatRequest, ctx: RequestContext, kind: str | None = None) -> str:

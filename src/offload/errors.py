@@ -9,7 +9,9 @@ Third-party exceptions are mapped into this tree at the boundary (``raise ... fr
     ├── InvalidRequest               bad input from a caller (4xx)
     │   ├── UnknownModel             model name not in the inventory / not served by the backend
     │   ├── ContextOverflow          prompt larger than the model's context window
-    │   └── UnsupportedContent       e.g. an image sent to a text-only model
+    │   ├── UnsupportedContent       e.g. an image sent to a text-only model
+    │   ├── NotFound                 no such endpoint or resource (404)
+    │   └── MethodNotAllowed         the endpoint exists, not for this method (405)
     ├── AuthError                    missing / wrong API key at the gateway
     ├── BackendError                 something went wrong talking to a backend
     │   ├── BackendUnavailable       connection refused, DNS, circuit breaker open
@@ -98,6 +100,20 @@ class UnsupportedContent(InvalidRequest):
     """The request holds content the model cannot take (e.g. images for a text model)."""
 
     code = "unsupported_content"
+
+
+class NotFound(InvalidRequest):
+    """No such endpoint or resource (HTTP 404)."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class MethodNotAllowed(InvalidRequest):
+    """The endpoint exists but not for this HTTP method (HTTP 405)."""
+
+    code = "method_not_allowed"
+    http_status = 405
 
 
 class AuthError(OffloadError):

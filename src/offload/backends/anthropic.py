@@ -8,9 +8,8 @@ that error type (e.g. 529 for ``overloaded_error``), so retry logic treats it li
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from offload.backends.anthropic_wire import (
@@ -53,17 +52,12 @@ class AnthropicBackend(ProviderHTTPBackend):
     kind = "anthropic"
     forward_headers = frozenset({"content-type", "accept", "anthropic-version", "anthropic-beta"})
 
-    def __init__(
-        self,
-        config: BackendConfig,
-        *,
-        transport: Any = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-        default_max_tokens: int = DEFAULT_MAX_TOKENS,
-    ) -> None:
-        super().__init__(config, transport=transport, sleep=sleep)
-        self.capabilities = Capabilities(cloud=config.is_cloud, count_tokens=True)
+    def __init__(self, config: BackendConfig, *, default_max_tokens: int = DEFAULT_MAX_TOKENS, **kw: Any) -> None:
+        super().__init__(config, **kw)
         self.default_max_tokens = default_max_tokens
+
+    def make_capabilities(self) -> Capabilities:
+        return Capabilities(cloud=self.config.is_cloud, count_tokens=True)
 
     def default_headers(self) -> dict[str, str]:
         return {"anthropic-version": API_VERSION}

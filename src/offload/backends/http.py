@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from offload.backends.base import Capabilities
 from offload.backends.transport import HTTPClient, HTTPResponse, TransportError, TransportTimeout, make_client
 from offload.config import BackendConfig
 from offload.errors import BackendError, BackendTimeout, BackendUnavailable, UpstreamHTTPError
@@ -73,8 +74,16 @@ class HTTPBackendBase:
             max_connections=256,
             transport=transport,
         )
+        key = config.api_key()
+        if key:  # the configured key never reaches a log, an error or the journal
+            default_redactor().add(key)
+        self.capabilities = self.make_capabilities()
 
     # -- to override --------------------------------------------------------------------------------
+    def make_capabilities(self) -> Capabilities:
+        """What this backend can do (set once, as ``self.capabilities``)."""
+        return Capabilities(cloud=self.config.is_cloud)
+
     def default_headers(self) -> dict[str, str]:
         return {}
 

@@ -7,10 +7,9 @@ request, as Ollama documents. Wire conversion lives in :mod:`offload.backends.ol
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,6 @@ from offload.backends.ollama_wire import (
 )
 from offload.backends.openai_wire import parse_json
 from offload.backends.transport import HTTPResponse, TransportError, TransportTimeout
-from offload.config import BackendConfig
 from offload.errors import (
     BackendError,
     BackendUnavailable,
@@ -73,18 +71,8 @@ class OllamaBackend(HTTPBackendBase):
 
     kind = "ollama"
 
-    def __init__(
-        self,
-        config: BackendConfig,
-        *,
-        transport: Any = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        super().__init__(config, transport=transport, sleep=sleep)
-        key = config.api_key()
-        if key:
-            default_redactor().add(key)
-        self.capabilities = Capabilities(embed=True, pull=True, ps=True, keep_alive=True, cloud=config.is_cloud)
+    def make_capabilities(self) -> Capabilities:
+        return Capabilities(embed=True, pull=True, ps=True, keep_alive=True, cloud=self.config.is_cloud)
 
     # -- HTTPBackendBase hooks ----------------------------------------------------------------------------
     def default_headers(self) -> dict[str, str]:

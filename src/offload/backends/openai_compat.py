@@ -9,9 +9,8 @@ The plumbing it shares with the Anthropic backend lives in :mod:`offload.backend
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from offload.backends.base import Capabilities
@@ -26,7 +25,6 @@ from offload.backends.openai_wire import (
 )
 from offload.backends.provider import ProviderHTTPBackend, timings
 from offload.backends.transport import TransportError
-from offload.config import BackendConfig
 from offload.errors import MalformedResponse, UpstreamHTTPError
 from offload.redact import default_redactor
 from offload.types import (
@@ -48,15 +46,8 @@ class OpenAICompatBackend(ProviderHTTPBackend):
     kind = "openai_compat"
     forward_headers = frozenset({"content-type", "accept", "openai-beta"})
 
-    def __init__(
-        self,
-        config: BackendConfig,
-        *,
-        transport: Any = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        super().__init__(config, transport=transport, sleep=sleep)
-        self.capabilities = Capabilities(embed=True, cloud=config.is_cloud)
+    def make_capabilities(self) -> Capabilities:
+        return Capabilities(embed=True, cloud=self.config.is_cloud)
 
     def auth_headers(self) -> dict[str, str]:
         key = self._key()

@@ -5,9 +5,8 @@ error hints, a health probe, timings, retries until headers arrive, and raw pass
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from offload.backends.http import HTTPBackendBase
@@ -33,19 +32,10 @@ class ProviderHTTPBackend(HTTPBackendBase):
     #: Caller headers :meth:`forward` passes on (lower case). Auth headers are never among them.
     forward_headers: frozenset[str] = frozenset({"content-type", "accept"})
 
-    def __init__(
-        self,
-        config: BackendConfig,
-        *,
-        transport: Any = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        super().__init__(config, transport=transport, sleep=sleep)
+    def __init__(self, config: BackendConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
         #: Prefix for API paths: empty when base_url already ends in /v1.
         self.prefix = "" if self.base_url.endswith("/v1") else "/v1"
-        key = config.api_key()
-        if key:
-            default_redactor().add(key)
 
     # -- to override --------------------------------------------------------------------------------
     def auth_headers(self) -> dict[str, str]:

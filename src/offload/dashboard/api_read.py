@@ -12,8 +12,8 @@ from typing import Any
 
 from offload import __version__
 from offload.dashboard import bench, views
-from offload.dashboard.http import API_HEADERS, BASE_HEADERS, REPORT_CSP, Call, NotFound, Reply, as_int
-from offload.errors import InvalidRequest, OffloadError
+from offload.dashboard.http import API_HEADERS, BASE_HEADERS, REPORT_CSP, Call, Reply, as_int
+from offload.errors import InvalidRequest, NotFound, OffloadError
 from offload.replay import request_of
 from offload.routing.classify import classify
 from offload.routing.task import Task

@@ -27,15 +27,13 @@ from offload.dashboard.http import (
     BASE_HEADERS,
     PAGE_CSP,
     Call,
-    MethodNotAllowed,
-    NotFound,
     Reply,
     error_body,
     send_json_reply,
 )
 from offload.dashboard.pulls import PullJobs
 from offload.engine import Engine
-from offload.errors import OffloadError
+from offload.errors import MethodNotAllowed, NotFound, OffloadError
 from offload.models.gpu import detect_gpus, resolve_budget
 from offload.models.ops import ModelManager
 from offload.server.asgi import ClientDisconnected, Receive, Request, Scope, Send, send_bytes

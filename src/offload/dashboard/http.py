@@ -29,16 +29,6 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sand
 API_HEADERS = [*BASE_HEADERS, (b"cache-control", b"no-store")]
 
 
-class NotFound(InvalidRequest):
-    code = "not_found"
-    http_status = 404
-
-
-class MethodNotAllowed(InvalidRequest):
-    code = "method_not_allowed"
-    http_status = 405
-
-
 @dataclass
 class Reply:
     """A handler's answer when it is not a plain ``200`` JSON object."""

@@ -52,6 +52,16 @@ def _depth_exceeds(obj: Any, limit: int) -> bool:
     return False
 
 
+def history_arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments from conversation history: a JSON object, or kept verbatim (``_raw``) when a model
+    wrote broken JSON (``_value`` when it wrote JSON that is not an object)."""
+    try:
+        val = loads(text) if text.strip() else {}
+    except ValueError:
+        return {"_raw": text}
+    return val if isinstance(val, dict) else {"_value": val}
+
+
 def loads_object(body: bytes, *, what: str = "request body") -> dict[str, Any]:
     """Parse a request body that must be one JSON object, refusing empty, invalid and too-deep input."""
     if not body or not body.strip():

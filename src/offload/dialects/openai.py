@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from offload.dialects.common import (
+    history_arguments,
     json_schema_dict,
-    loads,
     max_tokens_field,
     opt_bool,
     opt_dict,
@@ -114,7 +114,7 @@ def _tool_calls(raw: Any, where: str) -> list[ToolCall]:
         if isinstance(args_raw, dict):
             args = args_raw
         elif isinstance(args_raw, str):
-            args = _parse_args(args_raw)
+            args = history_arguments(args_raw)
         else:
             raise InvalidRequest(f"{tw}.function.arguments: expected a JSON string", param=f"{tw}.function.arguments")
         calls.append(
@@ -125,15 +125,6 @@ def _tool_calls(raw: Any, where: str) -> list[ToolCall]:
             )
         )
     return calls
-
-
-def _parse_args(text: str) -> dict[str, Any]:
-    """Tool-call arguments from history: a JSON object, or kept verbatim when a model wrote broken JSON."""
-    try:
-        val = loads(text) if text.strip() else {}
-    except ValueError:
-        return {"_raw": text}
-    return val if isinstance(val, dict) else {"_value": val}
 
 
 def _messages(raw: Any) -> tuple[str | None, list[Message]]:

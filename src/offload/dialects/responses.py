@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offload.dialects.common import (
+    history_arguments,
     json_schema_dict,
-    loads,
     max_tokens_field,
     opt_bool,
     opt_dict,
@@ -142,15 +142,6 @@ def _parts(content: Any, where: str, *, images: bool) -> list[ContentPart]:
     return out
 
 
-def _args(text: str) -> dict[str, Any]:
-    """Call arguments from history: a JSON object, or kept verbatim when a model wrote broken JSON."""
-    try:
-        val = loads(text) if text.strip() else {}
-    except ValueError:
-        return {"_raw": text}
-    return val if isinstance(val, dict) else {"_value": val}
-
-
 def _call(item: dict[str, Any], where: str, kind: str) -> ToolCall:
     call_id = req_str(item, "call_id", f"{where}.")
     name = tool_name(item.get("name"), f"{where}.name")
@@ -166,7 +157,7 @@ def _call(item: dict[str, Any], where: str, kind: str) -> ToolCall:
         return ToolCall(id=call_id, name=name, arguments=raw)
     if not isinstance(raw, str):
         raise InvalidRequest(f"{where}.arguments: expected a JSON string", param=f"{where}.arguments")
-    return ToolCall(id=call_id, name=name, arguments=_args(raw))
+    return ToolCall(id=call_id, name=name, arguments=history_arguments(raw))
 
 
 def _message(item: dict[str, Any], where: str, out: list[Message], system: list[str]) -> None:

@@ -17,7 +17,7 @@ from offload.dashboard import MOUNT as DASHBOARD_MOUNT
 from offload.dashboard import Dashboard
 from offload.dialects import dialect_for_path, render_error
 from offload.engine import Engine
-from offload.errors import InvalidRequest, OffloadError
+from offload.errors import MethodNotAllowed, NotFound, OffloadError
 from offload.routing.scenarios import ScenarioPolicy, scenario_policy
 from offload.server import routes_anthropic, routes_ollama, routes_openai, routes_responses
 from offload.server.asgi import ClientDisconnected, Receive, Request, Scope, Send, send_bytes, send_json
@@ -49,16 +49,6 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/api/show"): routes_ollama.show,
     ("GET", "/api/version"): routes_ollama.version,
 }
-
-
-class NotFound(InvalidRequest):
-    code = "not_found"
-    http_status = 404
-
-
-class MethodNotAllowed(InvalidRequest):
-    code = "method_not_allowed"
-    http_status = 405
 
 
 class Gateway:

@@ -199,7 +199,7 @@ async def forward(
         client=ctx.client,
         kind="passthrough",
         headers=ctx.headers,
-        inline=engine.active_requests == 1,  # alone in the gateway: commit in the loop, no thread hand-offs
+        inline=engine.alone,
     )
     route = {"passthrough": True, "backend": backend_name, "scenario": scenario}
     meter = UsageMeter(req.dialect)

@@ -41,6 +41,20 @@ _SHORTEST_MATCH = 11
 _FOLD = (("\u0131", "i"), ("\u017f", "s"))
 
 
+#: What :meth:`Redactor.json_is_clean` must not find in a lower-cased JSON document: a word that pattern 3 or a
+#: secret field name starts with, then only characters that are not letters or digits (a JSON escape such as
+#: ``\n``, ``\"`` or ``\u000b`` counts as one of those) up to a ``:`` or ``=``. ``"max_tokens":16`` does not
+#: match ("token" is followed by "s"); ``"api_key":`` and ``password = hunter2`` do.
+_JSON_KEYWORD = re.compile(
+    r"(?:api[_-]?key|secret|token|password|authorization|cookie)(?:[^a-z0-9_\\]|\\u[0-9a-f]{4}|\\.)*[:=]"
+)
+#: Characters JSON writes as escapes: a configured secret holding one may not appear verbatim in a document.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+#: Strings up to this long are remembered with their redacted form (model names, header values, details).
+_MEMO_MAX_LEN = 256
+_MEMO_SIZE = 4096
+
+
 def _lowered(value: str) -> str:
     """``value`` lower-cased so that ``in`` finds whatever the ``(?i)`` patterns could match."""
     low = value.lower()
@@ -56,20 +70,49 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._memo: dict[str, str] = {}
 
     def add(self, secret: str) -> None:
         if secret and len(secret) >= 4 and secret not in self._secrets:
-            self._secrets.append(secret)
-            self._secrets.sort(key=len, reverse=True)
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+            self._memo = {}
 
     def text(self, value: str) -> str:
         """Redact a string."""
         if not value:
             return value
+        if len(value) > _MEMO_MAX_LEN:
+            return self._redact(value)
+        memo = self._memo
+        out = memo.get(value)
+        if out is None:
+            out = self._redact(value)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[value] = out
+        return out
+
+    def _redact(self, value: str) -> str:
         for s in self._secrets:
             if s in value:
                 value = value.replace(s, MASK)
         return self._patterns(value)
+
+    def json_is_clean(self, doc: str) -> bool:
+        """True only when redacting the tree that the JSON text ``doc`` encodes would change nothing.
+
+        A cheap, conservative test (``False`` means "maybe", not "yes"): every leaf string of the tree appears
+        in ``doc`` as itself, except for characters JSON escapes, so the substring gates of the patterns run
+        on the whole document, and pattern 3 and secret field names are looked for as a keyword followed by
+        non-alphanumeric characters or escapes up to ``:`` / ``=``.
+        """
+        for s in self._secrets:
+            if s in doc or _JSON_ESCAPED.search(s):
+                return False
+        if "sk-" in doc or any(w in doc for w in _NEEDS[2]):
+            return False
+        low = _lowered(doc if doc.isascii() else doc.replace("\u0130", "i"))
+        return "bearer" not in low and _JSON_KEYWORD.search(low) is None
 
     @staticmethod
     def _patterns(value: str) -> str:

@@ -42,6 +42,18 @@ T = TypeVar("T")
 Entries = list[JournalEntry]  # (``Journal.list`` shadows the builtin inside the class body)
 Rows = list[sqlite3.Row]
 
+#: How many forks this process has been through (bumped in the child): a journal opened before a fork reconnects
+#: in the child. Asking ``os.getpid()`` on every write instead costs a system call each.
+_forks_seen = [0]
+
+
+def _after_fork() -> None:
+    _forks_seen[0] += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
 _FINISH_KEYS = (
     "status", "response", "error", "usage", "model", "backend", "verdict", "route", "local", "avoided_usd",
     "reference_model", "partial_output",
@@ -133,7 +145,7 @@ class Journal:
                 conn.close()
 
     def _connect(self) -> None:
-        self._pid = os.getpid()
+        self._forks = _forks_seen[0]
         self._ops = OpBuilder(self._redactor, current_owner())
         self._writer = Writer(self.path, max_batch=self._max_batch)
         self._reader = connect(self.path, readonly=True)
@@ -143,7 +155,7 @@ class Journal:
     def _check(self) -> None:
         if self._closed:
             raise JournalError("the journal is closed", hint="open a new Journal to use it again")
-        if os.getpid() != self._pid:  # forked: the parent's connections and thread are not ours to use
+        if _forks_seen[0] != self._forks:  # forked: the parent's connections and thread are not ours to use
             self._connect()
 
     def _submit(self, op: Callable[[sqlite3.Connection], T], *, urgent: bool = True) -> Future[T]:

@@ -110,6 +110,7 @@ class PriceTable:
             MappingProxyType({k.strip().lower(): v for k, v in layer.items()})
             for layer in (models or {}, prices or {}, defaults)
         )
+        self._known: dict[str, Price | None] = {}  # model name -> price, as looked up (the table never changes)
 
     @classmethod
     def from_config(cls, config: Config) -> PriceTable:
@@ -118,6 +119,14 @@ class PriceTable:
 
     def price_for(self, model: str) -> Price | None:
         """The price of ``model``, or None when no source knows it."""
+        if model in self._known:
+            return self._known[model]
+        found = self._look_up(model)
+        if len(self._known) < 4096:
+            self._known[model] = found
+        return found
+
+    def _look_up(self, model: str) -> Price | None:
         for layer in self._layers:
             for name in _candidates(model):
                 found = _match(name, layer)

@@ -98,8 +98,7 @@ async def stream_request(
             raise
         engine.board.record_success(backend_name)
         relay = _relay(
-            engine, jid, agen, first, cand.model, backend_name, route, attempts, n, started, reference,
-            estimate_tokens(request.all_text()), request,
+            engine, jid, agen, first, cand.model, backend_name, route, attempts, n, started, reference, request,
         )  # fmt: skip
         try:
             async for ev in relay:
@@ -129,7 +128,6 @@ async def _relay(
     n: int,
     started: float,
     reference: str,
-    input_estimate: int,
     request: ChatRequest,
 ) -> AsyncGenerator[StreamEvent, None]:
     parts: list[str] = []
@@ -183,7 +181,7 @@ async def _relay(
         if status != "ok":
             await agen.aclose()  # type: ignore[attr-defined]
             partial = "".join(parts)
-            usage = Usage(input_tokens=input_estimate, output_tokens=estimate_tokens(partial))
+            usage = Usage(input_tokens=estimate_tokens(request.all_text()), output_tokens=estimate_tokens(partial))
             a = Attempt(
                 n=n,
                 backend=backend_name,

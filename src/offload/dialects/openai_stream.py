@@ -19,6 +19,7 @@ from offload.types import ChatResponse, StreamEnd, StreamEvent, TextDelta, ToolC
 
 MEDIA_TYPE = "text/event-stream"
 DONE = b"data: [DONE]\n\n"
+_PROBE = {"\x00probe": 0}  # a delta no real chunk has: where the delta goes in an encoded chunk
 
 
 class OpenAIStreamEncoder:
@@ -33,6 +34,11 @@ class OpenAIStreamEncoder:
         self.include_usage = include_usage
         self._tool_index = 0
         self._started = False
+        # a text chunk differs from the next only in its delta: encode the rest once
+        self._head, self._tail = self._chunk(_PROBE).split(dumps(_PROBE), 1)
+
+    def _text_chunk(self, text: str) -> bytes:
+        return self._head + dumps({"content": text}) + self._tail
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         chunk: dict[str, Any] = {
@@ -56,7 +62,7 @@ class OpenAIStreamEncoder:
         """Bytes for one canonical event (``StreamEnd`` closes the stream)."""
         head = b"" if self._started else self.start()
         if isinstance(ev, TextDelta):
-            return head + (self._chunk({"content": ev.text}) if ev.text else b"")
+            return head + (self._text_chunk(ev.text) if ev.text else b"")
         if isinstance(ev, ToolCallEvent):
             i = self._tool_index
             self._tool_index += 1

@@ -190,12 +190,12 @@ class OpBuilder:
         if value is None:
             return None
         try:
-            doc = orjson.dumps(value, option=_PLAIN_ONLY).decode()
+            doc = orjson.dumps(value, option=_PLAIN_ONLY)
         except TypeError:  # not plain JSON types (models, big integers, ...): the tree walk handles those
             pass
         else:
             if self.redactor.json_is_clean(doc):
-                return doc
+                return doc.decode()
         tree = self.tree(value)
         try:
             return orjson.dumps(tree).decode()

@@ -17,11 +17,9 @@ from offload.routing.scenarios import own_cap
 from offload.types import (
     Attempt,
     ChatRequest,
-    ChatResponse,
     StreamEnd,
     StreamEvent,
     TextDelta,
-    ToolCallEvent,
     Usage,
     estimate_tokens,
 )
@@ -97,14 +95,33 @@ async def stream_request(
             await engine._finish_error(jid, err, route, status="cancelled" if isinstance(err, Cancelled) else "error")
             raise
         engine.board.record_success(backend_name)
-        relay = _relay(
-            engine, jid, agen, first, cand.model, backend_name, route, attempts, n, started, reference, request,
-        )  # fmt: skip
-        try:
-            async for ev in relay:
+        relay = _Relay(engine, jid, cand.model, backend_name, route, attempts, n, started, reference, request)
+        ev: StreamEvent | None = first
+        try:  # the events are relayed here, not by a nested generator: one generator step less per event
+            while ev is not None:
+                if isinstance(ev, StreamEnd):
+                    await relay.finish_ok(ev)
+                    yield ev
+                    return
+                if isinstance(ev, TextDelta):
+                    relay.parts.append(ev.text)
                 yield ev
+                try:
+                    ev = await agen.__anext__()
+                except StopAsyncIteration:
+                    ev = None
+            relay.error = BackendError("the backend's stream ended without a final event", backend=backend_name)
+            raise relay.error
+        except (asyncio.CancelledError, GeneratorExit):
+            relay.status = "cancelled"
+            raise
+        except OffloadError as exc:
+            relay.error = exc
+            raise
         finally:
-            await relay.aclose()  # journal the outcome now, not when the generator is collected
+            if relay.status != "ok":
+                await agen.aclose()
+                await relay.finish_failed()
         return
     exc2 = NoRouteAvailable(
         "every candidate backend is down",
@@ -116,88 +133,70 @@ async def stream_request(
     raise exc2
 
 
-async def _relay(
-    engine: Engine,
-    jid: str,
-    agen: AsyncGenerator[StreamEvent, None],
-    first: StreamEvent | None,
-    model: ModelSpec,
-    backend_name: str,
-    route: Route,
-    attempts: list[Attempt],
-    n: int,
-    started: float,
-    reference: str,
-    request: ChatRequest,
-) -> AsyncGenerator[StreamEvent, None]:
-    parts: list[str] = []
-    final: ChatResponse | None = None
-    status = "error"
-    error: OffloadError | None = None
-    try:
-        ev: StreamEvent | None = first
-        while ev is not None:
-            if isinstance(ev, TextDelta):
-                parts.append(ev.text)
-                yield ev
-            elif isinstance(ev, ToolCallEvent):
-                yield ev
-            elif isinstance(ev, StreamEnd):
-                final = ev.response
-                own_cap(request, final)
-                final.model = model.name
-                final.backend = backend_name
-                final.journal_id = jid
-                status = "ok"
-                a = Attempt(
-                    n=n,
-                    backend=backend_name,
-                    model=model.name,
-                    status="ok",
-                    verdict="not_run",
-                    latency_s=time.perf_counter() - started,
-                    usage=final.usage,
-                )
-                attempts.append(a)
-                final.attempts = list(attempts)
-                final.route_reason = "streamed from the first healthy candidate"
-                await engine.record_attempt(jid, a, engine._price_attempt(a, reference))
-                await engine._finish_ok(jid, final, route, is_local=engine.is_local(backend_name))
-                yield ev
-                return
-            try:
-                ev = await agen.__anext__()  # type: ignore[attr-defined]
-            except StopAsyncIteration:
-                ev = None
-        error = BackendError("the backend's stream ended without a final event", backend=backend_name)
-        raise error
-    except (asyncio.CancelledError, GeneratorExit):
-        status = "cancelled"
-        raise
-    except OffloadError as exc:
-        error = exc
-        raise
-    finally:
-        if status != "ok":
-            await agen.aclose()  # type: ignore[attr-defined]
-            partial = "".join(parts)
-            usage = Usage(input_tokens=estimate_tokens(request.all_text()), output_tokens=estimate_tokens(partial))
-            a = Attempt(
-                n=n,
-                backend=backend_name,
-                model=model.name,
-                status="cancelled" if status == "cancelled" else "error",
-                detail="client disconnected" if status == "cancelled" else (error.message if error else ""),
-                latency_s=time.perf_counter() - started,
-                usage=usage,
-            )
-            attempts.append(a)
-            await engine.record_attempt(jid, a)
-            err = (
-                Cancelled("client disconnected mid-stream")
-                if status == "cancelled"
-                else (error or OffloadError("stream failed"))
-            )
-            await engine._finish_error(
-                jid, err, route, status="cancelled" if status == "cancelled" else "error", partial=partial
-            )
+class _Relay:
+    """The journaling side of relaying one backend's stream: the text so far, then the outcome."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        jid: str,
+        model: ModelSpec,
+        backend_name: str,
+        route: Route,
+        attempts: list[Attempt],
+        n: int,
+        started: float,
+        reference: str,
+        request: ChatRequest,
+    ) -> None:
+        self.engine, self.jid, self.model, self.backend_name, self.route = engine, jid, model, backend_name, route
+        self.attempts, self.n, self.started, self.reference, self.request = attempts, n, started, reference, request
+        self.parts: list[str] = []
+        self.status = "error"  # until the final event arrives: "ok"; a consumer that leaves: "cancelled"
+        self.error: OffloadError | None = None
+
+    async def finish_ok(self, end: StreamEnd) -> None:
+        """The backend's final event: journal the attempt and the answer."""
+        engine, final = self.engine, end.response
+        own_cap(self.request, final)
+        final.model = self.model.name
+        final.backend = self.backend_name
+        final.journal_id = self.jid
+        self.status = "ok"
+        a = Attempt(
+            n=self.n,
+            backend=self.backend_name,
+            model=self.model.name,
+            status="ok",
+            verdict="not_run",
+            latency_s=time.perf_counter() - self.started,
+            usage=final.usage,
+        )
+        self.attempts.append(a)
+        final.attempts = list(self.attempts)
+        final.route_reason = "streamed from the first healthy candidate"
+        await engine.record_attempt(self.jid, a, engine._price_attempt(a, self.reference))
+        await engine._finish_ok(self.jid, final, self.route, is_local=engine.is_local(self.backend_name))
+
+    async def finish_failed(self) -> None:
+        """The stream broke or its consumer left: journal the attempt and the partial output."""
+        cancelled = self.status == "cancelled"
+        partial = "".join(self.parts)
+        usage = Usage(input_tokens=estimate_tokens(self.request.all_text()), output_tokens=estimate_tokens(partial))
+        a = Attempt(
+            n=self.n,
+            backend=self.backend_name,
+            model=self.model.name,
+            status="cancelled" if cancelled else "error",
+            detail="client disconnected" if cancelled else (self.error.message if self.error else ""),
+            latency_s=time.perf_counter() - self.started,
+            usage=usage,
+        )
+        self.attempts.append(a)
+        await self.engine.record_attempt(self.jid, a)
+        err = (
+            Cancelled("client disconnected mid-stream") if cancelled else (self.error or OffloadError("stream failed"))
+        )
+        await self.engine._finish_error(
+            self.jid, err, self.route, status="cancelled" if cancelled else "error", partial=partial
+        )

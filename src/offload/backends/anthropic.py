@@ -25,8 +25,9 @@ from offload.backends.anthropic_wire import (
     usage_from_wire,
 )
 from offload.backends.base import Capabilities
-from offload.backends.openai_wire import aiter_sse, json_object
+from offload.backends.openai_wire import json_object
 from offload.backends.provider import ProviderHTTPBackend, timings
+from offload.backends.sse import aiter_sse
 from offload.backends.transport import TransportError
 from offload.config import BackendConfig
 from offload.errors import InvalidRequest, MalformedResponse, UpstreamHTTPError
@@ -96,19 +97,23 @@ class AnthropicBackend(ProviderHTTPBackend):
                 "POST", self.api_path("messages"), json=self._body(request, stream=True), headers=self.auth_headers()
             ) as resp:
                 try:
-                    async for sse in aiter_sse(resp.aiter_lines()):
-                        if sse.event == "ping" or not sse.data.strip():
-                            continue
-                        event = json_object(sse.data, backend=self.name, what=f"a {sse.event or 'stream'} event")
-                        if sse.event == "error" or event.get("type") == "error":
-                            raise self._stream_error(event)
-                        got = state.feed(event)
-                        if got is not None and ttft is None:
-                            ttft = time.perf_counter() - started
-                        if isinstance(got, str):
-                            yield TextDelta(text=got)
-                        elif got is not None:
-                            yield ToolCallEvent(call=got)
+                    async for batch in aiter_sse(resp.aiter_bytes()):
+                        for sse in batch:
+                            if sse.event == "ping" or not sse.data.strip():
+                                continue
+                            what = f"a {sse.event or 'stream'} event"
+                            event = json_object(sse.data, backend=self.name, what=what)
+                            if sse.event == "error" or event.get("type") == "error":
+                                raise self._stream_error(event)
+                            got = state.feed(event)
+                            if got is not None and ttft is None:
+                                ttft = time.perf_counter() - started
+                            if isinstance(got, str):
+                                yield TextDelta(text=got)
+                            elif got is not None:
+                                yield ToolCallEvent(call=got)
+                            if state.stopped:
+                                break
                         if state.stopped:
                             break
                 except TransportError as exc:

@@ -16,7 +16,6 @@ from typing import Any
 from offload.backends.base import Capabilities
 from offload.backends.openai_wire import (
     StreamAccumulator,
-    aiter_sse,
     estimated_usage,
     finish_reason,
     json_object,
@@ -24,6 +23,7 @@ from offload.backends.openai_wire import (
     response_from_wire,
 )
 from offload.backends.provider import ProviderHTTPBackend, timings
+from offload.backends.sse import aiter_sse
 from offload.backends.transport import TransportError
 from offload.errors import MalformedResponse, UpstreamHTTPError
 from offload.redact import default_redactor
@@ -88,24 +88,27 @@ class OpenAICompatBackend(ProviderHTTPBackend):
                 headers=self.auth_headers(),
             ) as resp:
                 try:
-                    async for event in aiter_sse(resp.aiter_lines()):
-                        data = event.data.strip()
-                        if data == "[DONE]":
-                            done = True
-                            break
-                        if not data:
-                            continue
-                        chunk = json_object(data, backend=self.name, what="a stream chunk")
-                        if chunk.get("error") or chunk.get("object") == "error":
-                            raise self._stream_error(chunk)
-                        text = acc.feed(chunk)
-                        if text:
-                            ttft = ttft if ttft is not None else time.perf_counter() - started
-                            yield TextDelta(text=text)
-                        if acc.finish:
-                            for call in acc.take_tool_calls():
+                    async for events in aiter_sse(resp.aiter_bytes()):
+                        for event in events:
+                            data = event.data.strip()
+                            if data == "[DONE]":
+                                done = True
+                                break
+                            if not data:
+                                continue
+                            chunk = json_object(data, backend=self.name, what="a stream chunk")
+                            if chunk.get("error") or chunk.get("object") == "error":
+                                raise self._stream_error(chunk)
+                            text = acc.feed(chunk)
+                            if text:
                                 ttft = ttft if ttft is not None else time.perf_counter() - started
-                                yield ToolCallEvent(call=call)
+                                yield TextDelta(text=text)
+                            if acc.finish:
+                                for call in acc.take_tool_calls():
+                                    ttft = ttft if ttft is not None else time.perf_counter() - started
+                                    yield ToolCallEvent(call=call)
+                        if done:
+                            break
                 except TransportError as exc:
                     raise self.mid_stream_error(exc) from exc
         except UpstreamHTTPError as exc:

@@ -1,14 +1,12 @@
 """OpenAI Chat Completions wire format <-> offload's canonical types (pure functions, no I/O).
 
 Used by :class:`~offload.backends.openai_compat.OpenAICompatBackend` for OpenAI itself and for the servers that
-copy its API (LM Studio, llama.cpp ``llama-server``, vLLM). Also holds the small Server-Sent-Events parser both
-HTTP backends share.
+copy its API (LM Studio, llama.cpp ``llama-server``, vLLM).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,43 +35,6 @@ _FINISH: dict[str, FinishReason] = {
     "function_call": "tool_calls",
     "content_filter": "content_filter",
 }
-
-
-# -- Server-Sent Events -----------------------------------------------------------------------------------
-@dataclass
-class SSEEvent:
-    """One server-sent event: its ``event:`` name (``None`` when absent) and its joined ``data:`` lines."""
-
-    event: str | None
-    data: str
-
-
-async def aiter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
-    """Parse SSE from an iterator of lines (``HTTPResponse.aiter_lines``), per the WHATWG event-stream rules.
-
-    Comments (``:``) and ``id``/``retry`` fields are skipped. An event still pending at end of input is yielded,
-    so a cut-off stream surfaces as a last, usually unparsable, event rather than silently vanishing.
-    """
-    event: str | None = None
-    data: list[str] = []
-    async for raw in lines:
-        line = raw.rstrip("\r\n")
-        if not line:
-            if data or event is not None:
-                yield SSEEvent(event, "\n".join(data))
-            event, data = None, []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if name == "event":
-            event = value
-        elif name == "data":
-            data.append(value)
-    if data or event is not None:
-        yield SSEEvent(event, "\n".join(data))
 
 
 _CUT_OFF = "the server may have been cut off mid-answer or does not speak this API; check its logs"

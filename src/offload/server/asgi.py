@@ -206,7 +206,8 @@ class StreamSink:
             return
         if self._error is not None:
             raise self._error
-        await self.start()
+        if not self.started:
+            await self.start()
         self._buf.append(data)
         self._size += len(data)
         if self._size >= _MAX_BUFFERED:

@@ -223,7 +223,7 @@ class OpBuilder:
         hdrs = self.redactor.headers(headers) if headers else None
         row = (
             rid, now, now, status, t(source), t(dialect), t(client), t(kind), t(model_requested),
-            self.dumps(request) or "{}", json.dumps(hdrs, ensure_ascii=False) if hdrs else None,
+            self.dumps(request) or "{}", orjson.dumps(hdrs).decode() if hdrs else None,
             o.host, o.boot, o.pid, o.start,
         )  # fmt: skip
 

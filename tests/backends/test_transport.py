@@ -162,10 +162,11 @@ class _Chunks(HTTPResponse):
         ([b"\xc3", b"\xa9t\xc3\xa9\n"], ["été"]),
         ([b"tail\r"], ["tail"]),
         ([b"cut \xc3"], ["cut \ufffd"]),
+        ([b'{"a":"x\xe2\x80\xa8y\xc2\x85z\x0c"}\n', b"{}"], ['{"a":"x\u2028y\x85z\x0c"}', "{}"]),
         ([], []),
     ],
 )
-async def test_aiter_lines_splits_like_httpx(chunks: list[bytes], lines: list[str]) -> None:
+async def test_aiter_lines_splits_at_cr_lf_and_crlf_only(chunks: list[bytes], lines: list[str]) -> None:
     resp = _Chunks(200, CIMultiDictProxy(CIMultiDict()), "/")
     resp.chunks = chunks
     assert [line async for line in resp.aiter_lines()] == lines

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json as _json
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -80,7 +81,7 @@ def _encoding(headers: Mapping[str, str]) -> str:
     return "utf-8"
 
 
-_NEWLINES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class HTTPResponse:
@@ -145,50 +146,32 @@ class HTTPResponse:
     aiter_raw = aiter_bytes
 
     async def aiter_lines(self) -> AsyncIterator[str]:
-        """The body as text lines without their line ends (the rules of ``str.splitlines``, as httpx)."""
+        """The body as text lines without their line ends.
+
+        Lines end with LF, CRLF or CR only (the NDJSON and event-stream rules): a JSON line may hold U+2028,
+        NEL or a form feed raw, which ``str.splitlines`` would wrongly cut.
+        """
         decoder = codecs.getincrementaldecoder(_encoding(self.headers))("replace")
-        buffer = ""
-        trailing_cr = False
+        pending = ""
         async for chunk in self.aiter_bytes():
-            text = decoder.decode(chunk)
-            if trailing_cr:
-                text = "\r" + text
-                trailing_cr = False
-            if text.endswith("\r"):  # may be the first half of \r\n: keep it for the next chunk
-                trailing_cr = True
-                text = text[:-1]
+            text = pending + decoder.decode(chunk)
             if not text:
                 continue
-            lines = text.splitlines()
-            if text[-1] in _NEWLINES:
-                if buffer:
-                    lines[0] = buffer + lines[0]
-                    buffer = ""
+            parts = _LINE_END.split(text)
+            if text[-1] == "\r":  # may be the first half of CRLF: keep that line open
+                pending = parts[-2] + "\r"
+                del parts[-2:]
             else:
-                last = lines.pop()
-                if lines:
-                    if buffer:
-                        lines[0] = buffer + lines[0]
-                    buffer = last
-                else:
-                    buffer += last
-            for line in lines:
+                pending = parts.pop()
+            for line in parts:
                 yield line
-        text = decoder.decode(b"", True)
-        if text:  # an incomplete character at the very end
-            if trailing_cr:
-                text = "\r" + text
-                trailing_cr = False
-            lines = text.splitlines()
-            if buffer:
-                lines[0] = buffer + lines[0]
-                buffer = ""
-            if text[-1] not in _NEWLINES:
-                buffer = lines.pop()
-            for line in lines:
+        text = pending + decoder.decode(b"", True)
+        if text:
+            parts = _LINE_END.split(text)
+            if not parts[-1]:
+                parts.pop()
+            for line in parts:
                 yield line
-        if buffer or trailing_cr:
-            yield buffer
 
     async def aclose(self) -> None:
         """Release the connection (closing it when the body was not read to the end)."""

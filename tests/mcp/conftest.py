@@ -1,16 +1,21 @@
-"""Shared MCP test setup: a config with a scripted local backend and a fake Ollama, and a scripted responder."""
+"""Shared MCP test setup: a config with a scripted local backend and a fake Ollama, a scripted responder, and
+checks of structured results against the tools' output schemas."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from mcp_types import CallToolResult, TextContent
 
 from offload.backends.scripted import ScriptedBackend
 from offload.config import Config, load_config
+from offload.engine import Engine
 from offload.types import ChatRequest
 from tests.fakes.ollama import FakeModel, FakeOllama, sample_for_schema
 from tests.fakes.server import serve_app
@@ -95,3 +100,34 @@ def config(tmp_path_factory: pytest.TempPathFactory, fake_ollama: tuple[FakeOlla
 @pytest.fixture(scope="module")
 def scripted() -> ScriptedBackend:
     return ScriptedBackend("local", responder=respond, models=["local-coder"])
+
+
+@pytest.fixture(scope="module")
+def engine(config: Config, scripted: ScriptedBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    e = Engine(config, backends={"local": scripted}, journal_path=tmp_path_factory.mktemp("j") / "journal.db")
+    yield e
+    asyncio.run(e.aclose())
+
+
+def conforms(result: CallToolResult, output_schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The structured content of a successful result, checked against the tool's output schema (jsonschema),
+    and against the JSON text block the SDK adds for clients that predate structured content."""
+    assert not result.is_error, result.content
+    assert output_schema is not None and output_schema["type"] == "object"
+    data = result.structured_content
+    assert isinstance(data, dict)
+    jsonschema.validators.validator_for(output_schema)(output_schema).validate(data)
+    [block] = result.content
+    assert isinstance(block, TextContent) and json.loads(block.text) == data
+    return data
+
+
+def error_body(result: CallToolResult) -> dict[str, Any]:
+    """The ``error`` object of an error result: ``isError`` set, the JSON in the text, no structured content."""
+    assert result.is_error
+    assert result.structured_content is None  # it would not conform to the output schema
+    [block] = result.content
+    assert isinstance(block, TextContent)
+    data = json.loads(block.text)
+    assert set(data) == {"error"} and data["error"]["code"] and data["error"]["message"]
+    return data["error"]  # type: ignore[no-any-return]

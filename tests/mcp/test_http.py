@@ -21,17 +21,10 @@ from offload.errors import ConfigError
 from offload.mcp.server import http_app
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.server import serve_app
-from tests.mcp.conftest import REVIEW
+from tests.mcp.conftest import REVIEW, conforms, error_body
 
 TOOLS = {"list_models", "show_model", "pull_model", "ps", "chat", "run_task", "review_code", "generate_fixtures",
          "savings_report", "explain_route"}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def engine(config: Config, scripted: ScriptedBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    e = Engine(config, backends={"local": scripted}, journal_path=tmp_path_factory.mktemp("j") / "journal.db")
-    yield e
-    asyncio.run(e.aclose())
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +34,22 @@ def url(engine: Engine) -> Iterator[str]:
 
 
 async def call(url: str, tool: str, args: dict[str, Any] | None = None, **kw: Any) -> CallToolResult:
+    """Call a tool in a fresh client session; a successful result is checked against its output schema."""
     async with Client(url) as client:
-        return await client.call_tool(tool, args or {}, **kw)
+        schemas = {t.name: t.output_schema for t in (await client.list_tools()).tools}
+        result = await client.call_tool(tool, args or {}, **kw)
+    if not result.is_error:
+        conforms(result, schemas[tool])
+    return result
 
 
 def ok(result: CallToolResult) -> dict[str, Any]:
     assert not result.is_error, result.content
-    data = result.structured_content
-    assert isinstance(data, dict)
-    assert json.loads(result.content[0].text) == data  # type: ignore[union-attr]
-    return data
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content
 
 
-def err(result: CallToolResult) -> dict[str, Any]:
-    assert result.is_error
-    data = result.structured_content
-    assert isinstance(data, dict) and set(data) == {"error"}
-    assert data["error"]["code"] and data["error"]["message"]
-    return data["error"]  # type: ignore[no-any-return]
+err = error_body
 
 
 async def test_lists_every_tool_with_limits_in_the_schemas(url: str) -> None:

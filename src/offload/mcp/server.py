@@ -1,11 +1,19 @@
 """``offload mcp``: an MCP server (official ``mcp`` SDK) whose tools delegate work to offload's router.
 
 Runs over stdio (the default: ``claude mcp add offload -- offload mcp``) or streamable HTTP
-(``offload mcp --http``, endpoint ``/mcp``). Every tool validates its arguments; bad input — missing
-fields, wrong types, oversized values, unknown arguments, unknown tools or models — comes back as a tool
-result with ``isError: true`` and a structured body::
+(``offload mcp --http``, endpoint ``/mcp``). Every tool declares an ``outputSchema`` (derived by the SDK
+from its result model in :mod:`offload.mcp.outputs`); a successful call returns ``structuredContent`` that
+conforms to it, plus the same JSON as a text block (MCP 2025-06-18, "Structured Content").
+
+Every tool validates its arguments; bad input — missing fields, wrong types, oversized values, unknown
+arguments, unknown tools or models — and every failure come back as a tool result with ``isError: true``
+whose text block is a JSON body::
 
     {"error": {"code": "invalid_arguments", "message": "...", "hint": "...", "fields": [{"field", "problem"}]}}
+
+Error results carry no ``structuredContent``: the body does not conform to the tool's output schema, and
+clients that validate ``structuredContent`` even on errors (the TypeScript SDK before its fix, older MCP
+Inspectors) would replace it with a schema-mismatch error, so the model would never see the hint.
 
 Run it directly with ``python -m offload.mcp.server [--http] [--host H] [--port P] [--config FILE]``.
 """
@@ -13,17 +21,16 @@ Run it directly with ``python -m offload.mcp.server [--http] [--host H] [--port 
 from __future__ import annotations
 
 import argparse
-import functools
 import hmac
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import ValidationError
 
@@ -31,6 +38,7 @@ from offload.config import load_config
 from offload.engine import Engine
 from offload.errors import OffloadError
 from offload.mcp.inputs import MAX_ARGUMENTS_BYTES, ModelName
+from offload.mcp.outputs import PullModelResult
 from offload.mcp.tools import OffloadTools
 from offload.redact import default_redactor
 from offload.server.security import check_bind
@@ -46,21 +54,18 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 _WORK = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 
 
-def ok_result(data: dict[str, Any]) -> CallToolResult:
-    """A tool result: the JSON object as structured content and as text."""
-    text = json.dumps(data, ensure_ascii=False, default=str)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
-
-
 def error_result(code: str, message: str, hint: str | None = None, **extra: Any) -> CallToolResult:
-    """A structured tool error (``isError: true``); the message is redacted."""
+    """A tool error (``isError: true``): ``{"error": {code, message, hint...}}`` as JSON text, redacted.
+
+    No ``structuredContent``: the spec asks only successful results to conform to the output schema, and a
+    client that validates errors too must still receive the error (see the module docstring).
+    """
     body: dict[str, Any] = {"code": code, "message": default_redactor().text(message)}
     if hint:
         body["hint"] = default_redactor().text(hint)
     body.update(extra)
-    data = {"error": body}
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(data))], structured_content=data,
-                          is_error=True)  # fmt: skip
+    text = json.dumps({"error": body}, ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -73,7 +78,7 @@ def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
 
 
 class OffloadMCP(MCPServer[Any]):
-    """MCPServer whose argument errors are structured results instead of plain text."""
+    """MCPServer whose failures (bad arguments, :mod:`offload.errors`, crashes) are structured error results."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -94,30 +99,24 @@ class OffloadMCP(MCPServer[Any]):
                                 fields=[{"field": u, "problem": "unknown argument"} for u in unknown])  # fmt: skip
         try:
             return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            if isinstance(exc.__cause__, ValidationError):
-                fields = _field_errors(exc.__cause__)
-                first = fields[0]
-                return error_result("invalid_arguments", f"{first['field']}: {first['problem']}",
-                                    f"see the input schema of {name} (tools/list)", fields=fields)  # fmt: skip
-            raise
+        except ToolError as exc:  # the SDK wraps whatever the tool raised; __cause__ is the original
+            return _failure(name, exc)
 
 
-def _as_tool(fn: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[CallToolResult]]:
-    """Wrap a tool implementation: same signature, OffloadError → structured error, dict → result."""
-
-    @functools.wraps(fn)
-    async def tool(**kwargs: Any) -> CallToolResult:
-        try:
-            return ok_result(await fn(**kwargs))
-        except OffloadError as exc:
-            return error_result(exc.code, exc.message, exc.hint)
-        except Exception:
-            log.exception("MCP tool %s failed", fn.__name__)
-            return error_result("internal_error", f"{fn.__name__} failed unexpectedly", "see the server's log")
-
-    tool.__annotations__ = {**fn.__annotations__, "return": CallToolResult}
-    return tool
+def _failure(name: str, exc: ToolError) -> CallToolResult:
+    """The error result for a failed call: bad arguments, an :class:`OffloadError`, or a crash (logged)."""
+    cause = exc.__cause__
+    if isinstance(cause, OffloadError):
+        return error_result(cause.code, cause.message, cause.hint)
+    if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):  # the arguments
+        fields = _field_errors(cause)
+        first = fields[0]
+        return error_result("invalid_arguments", f"{first['field']}: {first['problem']}",
+                            f"see the input schema of {name} (tools/list)", fields=fields)  # fmt: skip
+    if isinstance(exc, UnexpectedToolError):  # a bug, or a result that does not match the output schema
+        log.error("MCP tool %s failed", name, exc_info=cause or exc)
+        return error_result("internal_error", f"{name} failed unexpectedly", "see the server's log")
+    return error_result("tool_error", str(exc), f"see the description of {name} (tools/list)")
 
 
 def build_server(engine: Engine, tools: OffloadTools | None = None) -> OffloadMCP:
@@ -130,11 +129,13 @@ def build_server(engine: Engine, tools: OffloadTools | None = None) -> OffloadMC
         (t.chat, _WORK), (t.run_task, _WORK), (t.review_code, _WORK), (t.generate_fixtures, _WORK),
         (t.savings_report, _READ_ONLY), (t.explain_route, _READ_ONLY),
     ):  # fmt: skip
-        server.add_tool(_as_tool(fn), name=fn.__name__, annotations=ann, structured_output=False)
+        # The SDK derives the outputSchema from the return annotation (a model of offload.mcp.outputs) and
+        # sends the returned model as structuredContent plus the same JSON as a text block.
+        server.add_tool(fn, name=fn.__name__, annotations=ann, structured_output=True)
 
-    async def pull_model(name: ModelName, ctx: Context[Any, Any]) -> CallToolResult:
+    async def pull_model(name: ModelName, ctx: Context[Any, Any]) -> PullModelResult:
         """Download an inventory model on its backend (Ollama) with progress, resuming after interruptions."""
-        return await _as_tool(t.pull_model)(name=name, progress=ctx.report_progress)
+        return await t.pull_model(name, progress=ctx.report_progress)
 
     server.add_tool(
         pull_model,
@@ -142,7 +143,7 @@ def build_server(engine: Engine, tools: OffloadTools | None = None) -> OffloadMC
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
         ),
-        structured_output=False,
+        structured_output=True,
     )
     return server
 

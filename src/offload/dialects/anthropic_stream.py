@@ -28,6 +28,16 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + dumps(data) + b"\n\n"
 
 
+def _text_delta(index: int, text: str) -> bytes:
+    """``sse("content_block_delta", {... "delta": {"type": "text_delta", "text": text}})``, the common event,
+    written without building and encoding its envelope each time (the same bytes)."""
+    return b"%s%d%s%s}}\n\n" % (_TEXT_DELTA_HEAD, index, _TEXT_DELTA_MID, dumps(text))
+
+
+_TEXT_DELTA_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+_TEXT_DELTA_MID = b',"delta":{"type":"text_delta","text":'
+
+
 class AnthropicStreamEncoder:
     """Turns canonical stream events into Anthropic SSE bytes for one response."""
 
@@ -76,10 +86,7 @@ class AnthropicStreamEncoder:
                 return head
             if self._open != "text":
                 head += self._open_block({"type": "text", "text": ""})
-            return head + sse(
-                "content_block_delta",
-                {"type": "content_block_delta", "index": self._index, "delta": {"type": "text_delta", "text": ev.text}},
-            )
+            return head + _text_delta(self._index, ev.text)
         if isinstance(ev, ToolCallEvent):
             call = ev.call
             out = head + self._open_block({"type": "tool_use", "id": call.id, "name": call.name, "input": {}})

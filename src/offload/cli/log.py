@@ -65,6 +65,8 @@ def log(
     source: str | None = typer.Option(None, "--source", help="cli, api, gateway, mcp, bench, replay"),
     model: str | None = typer.Option(None, "--model"),
     kind: str | None = typer.Option(None, "--kind"),
+    dialect: str | None = typer.Option(None, "--dialect", help="openai, anthropic, ollama, responses"),
+    client: str | None = typer.Option(None, "--client", help="e.g. claude-code, openai-python"),
     since: str | None = typer.Option(None, "--since", help="e.g. 30m, 12h, 7d, 2026-11-01"),
     search: str | None = typer.Option(None, "--search", help="Text in the prompt or answer."),
     limit: int = typer.Option(30, "--limit", "-n", min=1, max=10_000),
@@ -83,8 +85,9 @@ def log(
             show_entry(entry)
         return
     entries = journal.list(
-        status=status, source=source, model=model, kind=kind, since=parse_since(since), search=search, limit=limit
-    )
+        status=status, source=source, model=model, kind=kind, dialect=dialect, client=client,
+        since=parse_since(since), search=search, limit=limit,
+    )  # fmt: skip
     if as_json:
         print_json([e.model_dump(mode="json", exclude={"request", "response", "headers"}) for e in entries])
         return

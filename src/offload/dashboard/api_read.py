@@ -91,7 +91,7 @@ def _filters(q: dict[str, str]) -> dict[str, Any]:
         if status not in STATUSES:
             raise InvalidRequest(f"unknown status {status!r}", hint=f"use one of {', '.join(sorted(STATUSES))}")
         out["status"] = status
-    for key in ("source", "model", "kind", "search"):
+    for key in ("source", "model", "kind", "dialect", "client", "search"):
         if q.get(key):
             out[key] = q[key][:200]
     if q.get("before"):
@@ -102,13 +102,23 @@ def _filters(q: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+#: The columns whose values ``facets=1`` lists, for the filter selects of the requests page.
+FACETS = ("dialect", "client")
+
+
 async def requests_list(call: Call) -> Any:
-    """Journal entries, newest first, with the journal's filters (status, source, model, kind, search)."""
+    """Journal entries, newest first, with the journal's filters (status, source, model, kind, dialect, client,
+    search); with ``facets=1`` also the dialects and clients present in the journal, to offer as filters."""
     q = call.query
     limit = as_int(q, "limit", 100, 1, 500)
-    entries = await call.dash.engine.journal.alist(limit=limit, **_filters(q))
+    journal = call.dash.engine.journal
+    entries = await journal.alist(limit=limit, **_filters(q))
     red = call.dash.engine.redactor
-    return {"requests": [views.summary(e, red) for e in entries], "limit": limit}
+    out: dict[str, Any] = {"requests": [views.summary(e, red) for e in entries], "limit": limit}
+    if q.get("facets") in ("1", "true"):
+        values = await asyncio.gather(*(journal.adistinct_values(c) for c in FACETS))
+        out["facets"] = dict(zip(FACETS, values, strict=True))
+    return out
 
 
 def _profile(entry: Any) -> dict[str, Any] | None:

@@ -5,14 +5,13 @@ usage and price in one transaction; a process that dies leaves ``pending`` rows,
 :class:`Journal` opened on the file marks ``interrupted`` (only when their owning process is really gone).
 
 Writes go through one writer thread per process with group commit (see :mod:`offload.store.writer`), so
-many concurrent callers share an fsync and none ever sees "database is locked". Every write method has an
-``a``-prefixed coroutine twin that awaits the commit without blocking the event loop.
+many concurrent callers share an fsync and none ever sees "database is locked". Every method has an
+``a``-prefixed coroutine twin (in :mod:`offload.store.journal_async`) that awaits the commit, or runs the read in a
+worker thread, without blocking the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import sqlite3
@@ -29,6 +28,7 @@ from offload.redact import Redactor, default_redactor
 from offload.store import reads
 from offload.store.db import JournalError, Owner, connect, current_owner, init_lock, owner_is_dead, retry_busy
 from offload.store.entries import JournalEntry
+from offload.store.journal_async import AsyncJournal, Entries, Values
 from offload.store.migrations import migrate
 from offload.store.ops import OpBuilder
 from offload.store.reads import TimeLike
@@ -39,7 +39,6 @@ if TYPE_CHECKING:  # retention imports the ledger, which imports this module: im
     from offload.store.retention import PruneReport
 
 T = TypeVar("T")
-Entries = list[JournalEntry]  # (``Journal.list`` shadows the builtin inside the class body)
 Rows = list[sqlite3.Row]
 
 #: How many forks this process has been through (bumped in the child): a journal opened before a fork reconnects
@@ -99,7 +98,7 @@ def recover_interrupted(conn: sqlite3.Connection) -> int:
     return marked
 
 
-class Journal:
+class Journal(AsyncJournal):
     """Durable, redacted record of every request (thread- and multi-process safe).
 
     ``redactor`` defaults to the process-wide one (which knows the configured secrets).
@@ -298,14 +297,25 @@ class Journal:
         search: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        dialect: str | None = None,
+        client: str | None = None,
     ) -> Entries:
-        """Entries matching every given filter, newest first (``model`` matches requested or used model)."""
+        """Entries matching every given filter, newest first (``model`` matches requested or used model).
+
+        ``dialect`` (``openai``, ``anthropic``, ``ollama``, ``responses``) and ``client`` (``claude-code``,
+        ``openai-python``, …) match exactly; :meth:`distinct_values` lists the values present.
+        """
         return self._read(
             lambda c: reads.list_entries(
                 c, status=status, source=source, model=model, kind=kind, since=since, until=until,
-                search=search, limit=limit, offset=offset,
+                search=search, limit=limit, offset=offset, dialect=dialect, client=client,
             )
         )  # fmt: skip
+
+    def distinct_values(self, column: str, limit: int = 100) -> Values:
+        """The distinct non-null values of one filterable column (see :data:`~offload.store.reads.DISTINCT_COLUMNS`),
+        most used first; e.g. ``distinct_values("client")`` → ``["claude-code", "openai-python"]``."""
+        return self._read(lambda c: reads.distinct_values(c, column, limit))
 
     def for_replay(self, which: str, limit: int | None = None) -> Entries:
         """``"failed"`` / ``"interrupted"`` / ``"queued"`` entries not replayed yet, oldest first."""
@@ -333,128 +343,3 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- async twins ---------------------------------------------------------------------------------------
-    async def _await(self, fut: Future[T]) -> T:
-        wrapped = asyncio.wrap_future(fut)
-        try:
-            # shielded: a cancelled caller must not cancel a write that may already be on its way to disk
-            return await asyncio.shield(wrapped)
-        except asyncio.CancelledError:
-            wrapped.add_done_callback(lambda f: f.cancelled() or f.exception())
-            raise
-
-    async def abegin(
-        self,
-        request: Mapping[str, Any] | BaseModel,
-        *,
-        source: str,
-        model_requested: str,
-        dialect: str | None = None,
-        client: str | None = None,
-        kind: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        status: str = "pending",
-        inline: bool = False,
-    ) -> str:
-        """:meth:`begin` for the event loop; if the caller is cancelled meanwhile the row becomes ``cancelled``.
-
-        ``inline=True``: when the writer is idle, commit right here (blocking the loop for one fsync, but sparing
-        two thread hand-offs) — for a caller that knows it is the only request in flight.
-        """
-        op = self._ops.begin(
-            request, source=source, model_requested=model_requested, dialect=dialect, client=client,
-            kind=kind, headers=headers, status=status,
-        )  # fmt: skip
-        if inline:
-            self._check()
-            done = self._writer.try_inline(op)
-            if done is not None:
-                return done.result()
-        fut = self._submit(op)
-        try:
-            return await self._await(fut)
-        except asyncio.CancelledError:
-            fut.add_done_callback(self._cancel_orphan)
-            raise
-
-    def _cancel_orphan(self, fut: Future[str]) -> None:
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        with contextlib.suppress(JournalError):
-            self._submit(self._ops.status(fut.result(), "cancelled"))
-
-    async def arecord_attempt(
-        self, request_id: str, attempt: Attempt, *, cost_equiv_usd: float | None = None, local: bool | None = None
-    ) -> None:
-        """:meth:`record_attempt` for the event loop."""
-        await self._await(self._submit(self._ops.attempt(request_id, attempt, cost_equiv_usd, local)))
-
-    async def afinish(
-        self,
-        request_id: str,
-        *,
-        status: str,
-        response: Mapping[str, Any] | BaseModel | None = None,
-        error: Mapping[str, Any] | None = None,
-        usage: Usage | None = None,
-        model: str | None = None,
-        backend: str | None = None,
-        verdict: str | None = None,
-        route: Mapping[str, Any] | None = None,
-        local: bool | None = None,
-        avoided_usd: float | None = None,
-        reference_model: str | None = None,
-        partial_output: str | None = None,
-    ) -> None:
-        """:meth:`finish` for the event loop."""
-        op = self._ops.finish(
-            request_id, status=status, response=response, error=error, usage=usage, model=model, backend=backend,
-            verdict=verdict, route=route, local=local, avoided_usd=avoided_usd, reference_model=reference_model,
-            partial_output=partial_output,
-        )  # fmt: skip
-        await self._await(self._submit(op))
-
-    async def amark_status(self, request_id: str, status: str) -> None:
-        """:meth:`mark_status` for the event loop."""
-        await self._await(self._submit(self._ops.status(request_id, status)))
-
-    async def alink_replay(self, original_id: str, new_id: str) -> None:
-        """:meth:`link_replay` for the event loop."""
-        await self._await(self._submit(self._ops.link(original_id, new_id)))
-
-    async def aprune(
-        self,
-        older_than_s: float,
-        *,
-        statuses: set[str] | frozenset[str] | None = None,
-        dry_run: bool = False,
-        vacuum: bool = False,
-        batch_size: int = 500,
-    ) -> PruneReport:
-        """:meth:`prune` in a worker thread; a cancelled caller stops it after the batch in flight."""
-        from offload.store import retention
-
-        return await retention.aprune(
-            self, older_than_s, statuses=statuses, dry_run=dry_run, vacuum=vacuum, batch_size=batch_size
-        )
-
-    async def aget(self, request_id: str) -> JournalEntry:
-        """:meth:`get` in a worker thread."""
-        return await asyncio.to_thread(self.get, request_id)
-
-    async def alist(self, **filters: Any) -> Entries:
-        """:meth:`list` in a worker thread (same keyword filters)."""
-        return await asyncio.to_thread(lambda: self.list(**filters))
-
-    async def afor_replay(self, which: str, limit: int | None = None) -> Entries:
-        """:meth:`for_replay` in a worker thread."""
-        return await asyncio.to_thread(self.for_replay, which, limit)
-
-    async def aintegrity_check(self) -> str:
-        """:meth:`integrity_check` in a worker thread."""
-        return await asyncio.to_thread(self.integrity_check)
-
-    async def aclose(self) -> None:
-        """:meth:`close` in a worker thread."""
-        await asyncio.to_thread(self.close)

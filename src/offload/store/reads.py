@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from offload.errors import InvalidRequest
 from offload.store.db import JournalError
 from offload.store.entries import (
     ATTEMPT_COLUMNS,
@@ -81,21 +82,20 @@ def list_entries(
     search: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    dialect: str | None = None,
+    client: str | None = None,
 ) -> list[JournalEntry]:
+    """Entries matching every given filter, newest first; every value is bound as a parameter."""
     where: list[str] = []
     args: list[Any] = []
-    if status is not None:
-        where.append("status = ?")
-        args.append(status)
-    if source is not None:
-        where.append("source = ?")
-        args.append(source)
+    exact = (("status", status), ("source", source), ("kind", kind), ("dialect", dialect), ("client", client))
+    for column, value in exact:
+        if value is not None:
+            where.append(f"{column} = ?")  # (column names are the literals above, never input)
+            args.append(value)
     if model is not None:
         where.append("(model = ? OR model_requested = ?)")
         args += [model, model]
-    if kind is not None:
-        where.append("kind = ?")
-        args.append(kind)
     if since is not None:
         where.append("created_at >= ?")
         args.append(timestamp(since))
@@ -113,6 +113,25 @@ def list_entries(
     sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
     args += [max(0, int(limit)), max(0, int(offset))]
     return _entries(conn, conn.execute(sql, args).fetchall())
+
+
+#: Columns whose distinct values :func:`distinct_values` may list (the only names it puts into SQL).
+DISTINCT_COLUMNS: frozenset[str] = frozenset(
+    {"status", "source", "dialect", "client", "kind", "model_requested", "model", "backend", "verdict"}
+)
+
+
+def distinct_values(conn: sqlite3.Connection, column: str, limit: int = 100) -> list[str]:
+    """The distinct non-null values of ``column`` (one of :data:`DISTINCT_COLUMNS`), most used first."""
+    if column not in DISTINCT_COLUMNS:
+        raise InvalidRequest(
+            f"cannot list the values of {column!r}", hint=f"use one of {', '.join(sorted(DISTINCT_COLUMNS))}"
+        )
+    sql = (
+        f"SELECT {column} AS value FROM requests WHERE {column} IS NOT NULL AND {column} != '' "
+        f"GROUP BY {column} ORDER BY COUNT(*) DESC, {column} LIMIT ?"
+    )
+    return [str(r[0]) for r in conn.execute(sql, (max(0, int(limit)),)).fetchall()]
 
 
 REPLAY_STATUS = {"failed": "error", "interrupted": "interrupted", "queued": "queued"}

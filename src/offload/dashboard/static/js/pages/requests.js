@@ -11,6 +11,8 @@ const SOURCES = [["", "any source"], ["gateway", "gateway"], ["api", "python api
   ["dashboard", "dashboard"], ["replay", "replay"], ["bench", "bench"]];
 const KINDS = [["", "any kind"], ...["chat", "code_generation", "refactor", "test_generation", "debug", "review",
   "fixtures", "mock_api", "summarize", "vision", "embedding"].map((k) => [k, k.replace(/_/g, " ")])];
+// The gateway's dialects; the journal's own values (GET /requests?facets=1) are added to these and to the clients.
+const DIALECTS = ["openai", "anthropic", "ollama", "responses"];
 const LIMIT = 200;
 
 function routeCell(r) {
@@ -41,17 +43,27 @@ function row(r, fresh) {
   return tr;
 }
 
+/** Add an option for each value the select does not offer yet (values seen in the journal or the live feed). */
+function offer(sel, values) {
+  const have = new Set([...sel.options].map((o) => o.value));
+  for (const v of values) {
+    if (v && !have.has(v)) { sel.append(h("option", { value: v }, v)); have.add(v); }
+  }
+}
+
 function matches(r, f) {
   if (f.status && r.status !== f.status) return false;
   if (f.source && r.source !== f.source) return false;
   if (f.kind && r.kind !== f.kind) return false;
+  if (f.dialect && r.dialect !== f.dialect) return false;
+  if (f.client && r.client !== f.client) return false;
   if (f.model && r.model !== f.model && r.model_requested !== f.model) return false;
   if (f.search && !(r.preview || "").toLowerCase().includes(f.search.toLowerCase())) return false;
   return true;
 }
 
 async function listPage(root) {
-  const filters = { status: "", source: "", model: "", kind: "", search: "" };
+  const filters = { status: "", source: "", model: "", kind: "", dialect: "", client: "", search: "" };
   const rows = new Map();
   const fresh = new Set();
   let paused = false;
@@ -73,8 +85,19 @@ async function listPage(root) {
     replace(emptyBox, list.length ? null : empty("No requests match", "Requests appear here the moment they reach offload."));
   }
 
+  const set = (k) => (v) => { filters[k] = v; load(); };
+  const dialectSel = select([["", "any dialect"], ...DIALECTS.map((d) => [d, d])], "", set("dialect"),
+    { "aria-label": "dialect", name: "dialect" });
+  const clientSel = select([["", "any client"]], "", set("client"), { "aria-label": "client", name: "client" });
+  let facets = true;  // the first load also asks which dialects and clients the journal holds
+
   async function load() {
-    const data = await api.get("/requests", { ...filters, limit: LIMIT });
+    const data = await api.get("/requests", { ...filters, limit: LIMIT, facets: facets ? 1 : "" });
+    if (data.facets) {
+      offer(dialectSel, data.facets.dialect || []);
+      offer(clientSel, data.facets.client || []);
+      facets = false;
+    }
     rows.clear();
     for (const r of data.requests) rows.set(r.id, r);
     draw();
@@ -86,7 +109,6 @@ async function listPage(root) {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => { filters.search = search.value.trim(); load(); }, 300);
   });
-  const set = (k) => (v) => { filters[k] = v; load(); };
   const pause = h("button", { class: "btn", type: "button", id: "live-toggle" }, "Pause");
   pause.addEventListener("click", () => {
     paused = !paused;
@@ -102,6 +124,7 @@ async function listPage(root) {
         select(SOURCES, "", set("source"), { "aria-label": "source", name: "source" }),
         select([["", "any model"], ...models.map((m) => [m, m])], "", set("model"), { "aria-label": "model", name: "model" }),
         select(KINDS, "", set("kind"), { "aria-label": "kind", name: "kind" }),
+        dialectSel, clientSel,
         search, h("span", { class: "spacer" }), count)), {}),
     h("div", { class: "card", style: { marginTop: "16px" } }, h("div", { class: "table-wrap" }, table), emptyBox));
 
@@ -109,6 +132,8 @@ async function listPage(root) {
   const offs = [
     api.onLive("request", (r) => {
       if (paused) return;
+      offer(dialectSel, [r.dialect]);
+      offer(clientSel, [r.client]);
       if (r.replay_of && rows.has(r.replay_of)) {
         const orig = rows.get(r.replay_of);
         rows.set(orig.id, { ...orig, replayable: false, replayed_by: [...orig.replayed_by, r.id] });
@@ -118,8 +143,9 @@ async function listPage(root) {
       rows.set(r.id, r);
       draw();
     }),
-    api.onLive("resync", () => { if (!paused) load(); }),
-    api.onLive("open", () => { if (!paused) load(); }),
+    // after a gap in the feed, ask again for the dialects and clients too (one may have come and gone meanwhile)
+    api.onLive("resync", () => { if (!paused) { facets = true; load(); } }),
+    api.onLive("open", () => { if (!paused) { facets = true; load(); } }),
   ];
   return () => { offs.forEach((f) => f()); clearTimeout(searchTimer); };
 }

@@ -56,9 +56,14 @@ _JSON_API_TAIL = re.compile(rb"[_-]?key")
 _JSON_UP_TO_ASSIGN = re.compile(rb"(?:[^a-z0-9_\\]|\\u[0-9a-f]{4}|\\.)*[:=]")
 #: Characters JSON writes as escapes: a configured secret holding one may not appear verbatim in a document.
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
-#: Strings up to this long are remembered with their redacted form (model names, header values, details).
+#: Strings up to this long are remembered with their redacted form (model names, header values, details)...
 _MEMO_MAX_LEN = 256
 _MEMO_SIZE = 4096
+#: ...and longer ones up to this many characters in all: a Claude Code request resends its 40 KB system prompt,
+#: its tool descriptions and the whole conversation every time, and looking a string up costs one hash.
+_LONG_MEMO_CHARS = 8_000_000
+#: Joins many strings for one redaction pass (see :meth:`Redactor.texts`).
+_SEP = "\x00"
 
 
 def _lowered(value: str) -> str:
@@ -122,27 +127,63 @@ class Redactor:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
         self._secrets_utf8 = _utf8(self._secrets)
         self._memo: dict[str, str] = {}
+        self._long_memo: dict[str, str] = {}
+        self._long_chars = 0
 
     def add(self, secret: str) -> None:
         if secret and len(secret) >= 4 and secret not in self._secrets:
             self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
             self._secrets_utf8 = _utf8(self._secrets)
-            self._memo = {}
+            self._memo, self._long_memo, self._long_chars = {}, {}, 0
 
     def text(self, value: str) -> str:
         """Redact a string."""
         if not value:
             return value
-        if len(value) > _MEMO_MAX_LEN:
-            return self._redact(value)
-        memo = self._memo
-        out = memo.get(value)
+        out = (self._memo if len(value) <= _MEMO_MAX_LEN else self._long_memo).get(value)
         if out is None:
             out = self._redact(value)
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            memo[value] = out
+            self._remember(value, out)
         return out
+
+    def texts(self, values: list[str]) -> list[str]:
+        """Redact many strings, each exactly as :meth:`text` would: remembered ones are looked up, the others
+        redacted in ONE pass over them joined with NUL separators and split back. Redaction never adds a NUL,
+        and a rule that matches across one consumes it, so when the split gives back as many parts as went
+        in, each part is that string's redaction; otherwise each is redacted on its own."""
+        out = list(values)
+        missed: list[int] = []
+        for i, value in enumerate(values):
+            if value:
+                hit = (self._memo if len(value) <= _MEMO_MAX_LEN else self._long_memo).get(value)
+                if hit is None:
+                    missed.append(i)
+                else:
+                    out[i] = hit
+        if not missed:
+            return out
+        leaves = [values[i] for i in missed]
+        joined = _SEP.join(leaves)
+        parts = self._redact(joined).split(_SEP) if joined.count(_SEP) == len(leaves) - 1 else []
+        if len(parts) != len(leaves):
+            parts = [self._redact(leaf) for leaf in leaves]
+        for i, leaf, redacted in zip(missed, leaves, parts, strict=True):
+            out[i] = redacted
+            self._remember(leaf, redacted)
+        return out
+
+    def _remember(self, value: str, redacted: str) -> None:
+        if len(value) <= _MEMO_MAX_LEN:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[value] = redacted
+            return
+        if self._long_chars + len(value) > _LONG_MEMO_CHARS:
+            self._long_memo.clear()
+            self._long_chars = 0
+        if len(value) <= _LONG_MEMO_CHARS // 8:
+            self._long_memo[value] = redacted
+            self._long_chars += len(value)
 
     def _redact(self, value: str) -> str:
         for s in self._secrets:

@@ -78,3 +78,19 @@ def test_journal_json_equals_redacted_tree(tree: Any) -> None:
         return
     assert text is not None
     assert json.loads(text) == REDACTOR.obj(tree)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts | st.text(max_size=30), max_size=12))
+def test_texts_is_text_of_each(values: list[str]) -> None:
+    fresh = Redactor(["CONFIGURED1", "plain-secret"])  # nothing remembered yet
+    assert fresh.texts(values) == [REDACTOR.text(v) for v in values]
+    assert fresh.texts(values) == [REDACTOR.text(v) for v in values]  # now from its memory
+
+
+def test_remembered_long_strings_are_forgotten_when_a_secret_is_added() -> None:
+    r = Redactor()
+    prompt = "the deploy key is hunter2-extra-long-value " * 20  # longer than the short-string memory
+    assert r.text(prompt) == prompt
+    r.add("hunter2-extra-long-value")
+    assert "hunter2" not in r.text(prompt) and "hunter2" not in r.texts([prompt])[0]

@@ -23,6 +23,9 @@ from offload.store.reads import UnknownJournalEntry
 from offload.types import Attempt, Usage
 
 Op = Callable[[sqlite3.Connection], Any]
+#: Documents up to this size are vouched for by one look at their JSON (Redactor.json_is_clean); bigger ones
+#: are walked, their strings redacted through the redactor's memory (see OpBuilder.dumps).
+_GATE_MAX_BYTES = 8192
 #: orjson refuses these instead of encoding them, so that only plain JSON trees take the fast path of dumps().
 _PLAIN_ONLY = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
@@ -59,7 +62,6 @@ def unknown(request_id: str) -> UnknownJournalEntry:
     )
 
 
-_SEP = "\x00"
 _PROBE = "x"  # a value no redaction rule changes: tells whether a field NAME is secret
 
 
@@ -67,11 +69,9 @@ class TreeRedactor:
     """Redacts a JSON-like tree exactly like :meth:`Redactor.obj`, but fast.
 
     ``Redactor.obj`` runs every pattern over every string; a request has dozens of short strings. Here the
-    tree is walked once, every string leaf is joined with NUL separators and redacted in ONE
-    :meth:`Redactor.text` call, then split back. Redaction never adds a NUL and no rule can match across one
-    without consuming it, so when no leaf holds a NUL and the split gives back as many parts as went in, the
-    result equals per-string redaction; otherwise each leaf is redacted on its own.
-    Whether a field name is secret is asked of the redactor itself once per name (and cached).
+    tree is walked once and every string leaf redacted by ONE :meth:`Redactor.texts` call (remembered strings
+    looked up, the rest in one pass). Whether a field name is secret is asked of the redactor itself once per
+    name (and cached).
     """
 
     def __init__(self, redactor: Redactor) -> None:
@@ -91,11 +91,7 @@ class TreeRedactor:
         root: list[Any] = [None]
         self._put(root, 0, value, slots)
         if slots:
-            leaves = [parent[key] for parent, key in slots]
-            joined = _SEP.join(leaves)
-            parts = [] if joined.count(_SEP) != len(leaves) - 1 else self.redactor.text(joined).split(_SEP)
-            if len(parts) != len(leaves):
-                parts = [self.redactor.text(leaf) for leaf in leaves]
+            parts = self.redactor.texts([parent[key] for parent, key in slots])
             for (parent, key), text in zip(slots, parts, strict=True):
                 parent[key] = text
         return root[0]
@@ -194,7 +190,8 @@ class OpBuilder:
         except TypeError:  # not plain JSON types (models, big integers, ...): the tree walk handles those
             pass
         else:
-            if self.redactor.json_is_clean(doc):
+            # a big document (a Claude Code request) is mostly strings seen before, which the walk looks up
+            if len(doc) <= _GATE_MAX_BYTES and self.redactor.json_is_clean(doc):
                 return doc.decode()
         tree = self.tree(value)
         try:

@@ -52,15 +52,23 @@ def loads(data: bytes | str) -> Any:
 
 
 def _depth_exceeds(obj: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        cur, d = stack.pop()
-        if d > limit:
+    """Whether parsed JSON nests deeper than ``limit`` (walked level by level; parsed JSON holds exact dicts and
+    lists, so exact type checks do)."""
+    level: list[Any] = [obj]
+    depth = 1
+    while level:
+        if depth > limit:
             return True
-        if isinstance(cur, dict):
-            stack.extend((v, d + 1) for v in cur.values() if isinstance(v, dict | list))
-        elif isinstance(cur, list):
-            stack.extend((v, d + 1) for v in cur if isinstance(v, dict | list))
+        deeper: list[Any] = []
+        for node in level:
+            kind = type(node)
+            if kind is not dict and kind is not list:
+                continue
+            for value in node.values() if kind is dict else node:
+                if type(value) is dict or type(value) is list:
+                    deeper.append(value)
+        level = deeper
+        depth += 1
     return False
 
 

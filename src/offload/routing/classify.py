@@ -16,7 +16,7 @@ names are re-exported here.
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from offload.errors import InvalidRequest
 from offload.routing.classify_profile import (
@@ -75,7 +75,7 @@ def _last_user_index(request: ChatRequest) -> int:
 def _tool_tokens(request: ChatRequest) -> int:
     if not request.tools:
         return 0
-    return sum(estimate_tokens(t.name + t.description + json.dumps(t.parameters)) for t in request.tools)
+    return sum(estimate_tokens(t.name + t.description + orjson.dumps(t.parameters).decode()) for t in request.tools)
 
 
 def classify(task: Task) -> TaskProfile:

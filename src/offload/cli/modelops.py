@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -10,8 +12,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 
 from offload.cli.common import console, print_json, state
-from offload.config import load_config
+from offload.config import default_config_path, load_config
 from offload.models import detect_gpus, inventory_path, resolve_budget, suggest_inventory
+from offload.models.gpu import GPUReport
+from offload.models.inventory_install import choose_inventory, install_inventory
 from offload.models.ops import ModelManager, OpsEvent, SetupReport
 from offload.models.planner import DEFAULT_WORKFLOW, Plan, load_workflow, plan_workflow
 
@@ -82,8 +86,19 @@ def setup(
     ctx: typer.Context,
     optional: bool = typer.Option(False, "--optional", help="Also pull the models marked required = false."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (no progress bars)."),
+    inventory: str | None = typer.Option(
+        None,
+        "--inventory",
+        help="First install a bundled example inventory as the config file: gpu-32gb, gpu-24gb, gpu-12gb, "
+        "cpu-only, or auto (the one for the detected GPU).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="With --inventory: replace a different config file (kept as .bak)."
+    ),
 ) -> None:
     """Check the backends, pull the inventory's models with progress, verify them, show the inventory."""
+    if inventory is not None:
+        _install_inventory(ctx, inventory, force=force, quiet=as_json)
     o, manager = _manager(ctx)
     if as_json:
         report = o.call(manager.setup(optional=optional))
@@ -99,6 +114,22 @@ def setup(
     if not report.ok:
         console.print("[red]some required models are not ready[/] — fix the problems above and run `offload setup`")
         raise typer.Exit(1)
+
+
+def _install_inventory(ctx: typer.Context, name: str, *, force: bool, quiet: bool) -> None:
+    """``setup --inventory``: write the bundled inventory where the config is read, then use it."""
+    st = state(ctx)
+    chosen = choose_inventory(name, detect_gpus() if name.strip().lower() == "auto" else GPUReport())
+    target = Path(st.config_path or os.environ.get("OFFLOAD_CONFIG") or default_config_path()).expanduser()
+    done = install_inventory(chosen, target, force=force)
+    st.config_path = str(done.path)
+    if quiet:
+        return
+    if done.unchanged:
+        console.print(f"inventory {chosen}: {done.path} already holds it", highlight=False)
+    else:
+        kept = f" (the previous file is kept as {done.backup})" if done.backup else ""
+        console.print(f"installed the {chosen} inventory as {done.path}{kept}", highlight=False)
 
 
 def _plan_table(plan: Plan) -> Table:

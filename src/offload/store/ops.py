@@ -179,9 +179,10 @@ class OpBuilder:
     def dumps(self, value: Any) -> str | None:
         """``value`` redacted, as compact JSON text.
 
-        Most trees hold nothing to redact: they are encoded as they are, and the redactor looks at the JSON
-        text once (:meth:`Redactor.json_is_clean`); only a tree it cannot vouch for is copied and redacted
-        leaf by leaf. Both ways give the same text (tested with hypothesis).
+        Most small trees hold nothing to redact: they are encoded as they are, and the redactor looks at the
+        JSON text once (:meth:`Redactor.json_is_clean`). A tree it cannot vouch for, and any big one (mostly
+        strings the redactor has seen before: a Claude Code request resends its prompt each turn), is copied
+        with its strings redacted through :meth:`Redactor.texts`. Both ways give the same text (hypothesis).
         """
         if value is None:
             return None

@@ -50,7 +50,9 @@ _FOLD = (("\u0131", "i"), ("\u017f", "s"), ("\u0130", "i"))
 #: anything but a letter or digit, a JSON escape (``\n``, ``\"``, ``\u000b``) counting as one character.
 #: ``"max_tokens":16`` is therefore harmless ("token" is followed by "s"); ``"api_key":`` and
 #: ``password = hunter2`` are not.
-_JSON_CASED = re.compile(rb"sk-|gh[pous]|github_pat|xox|AKIA|hf|\xc4[\xb0\xb1]|\xc5\xbf|\xe2\x84\xaa")
+_JSON_CASED = re.compile(
+    b"|".join(re.escape(w.encode()) for w in (*_NEEDS[0], *_NEEDS[2], "\u0130", "\u0131", "\u017f", "\u212a"))
+)
 _JSON_WORDS = (b"secret", b"token", b"password", b"authorization", b"cookie")
 _JSON_API_TAIL = re.compile(rb"[_-]?key")
 _JSON_UP_TO_ASSIGN = re.compile(rb"(?:[^a-z0-9_\\]|\\u[0-9a-f]{4}|\\.)*[:=]")
@@ -226,7 +228,7 @@ class Redactor:
     def _patterns(value: str) -> str:
         if len(value) < _SHORTEST_MATCH:
             return value
-        if "sk-" in value:  # a literal prefix: the regex engine itself scans for it fast
+        if _NEEDS[0][0] in value:  # a literal prefix: the regex engine itself scans for it fast
             value = _PATTERNS[0].sub(MASK, value)
         low = _lowered(value)
         redacted = _sub_at_starts(low, _NEEDS[1], value, _PATTERNS[1], _mask)

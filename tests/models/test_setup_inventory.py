@@ -55,10 +55,10 @@ def test_installing_the_same_inventory_again_writes_nothing(tmp_path: Path) -> N
 
 def test_unknown_names_and_auto_without_a_gpu() -> None:
     with pytest.raises(ConfigError, match="no bundled inventory") as err:
-        choose_inventory("gpu-80gb", GPUReport())
+        choose_inventory("gpu-80gb", GPUReport)
     assert "gpu-24gb" in (err.value.hint or "")
-    assert choose_inventory("auto", GPUReport(detail="nvidia-smi not found")) == "cpu-only"
-    assert choose_inventory(" GPU-24GB ", GPUReport()) == "gpu-24gb"
+    assert choose_inventory("auto", lambda: GPUReport(detail="nvidia-smi not found")) == "cpu-only"
+    assert choose_inventory(" GPU-24GB ", GPUReport) == "gpu-24gb"
 
 
 def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:

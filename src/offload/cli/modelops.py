@@ -13,8 +13,7 @@ from rich.table import Table
 
 from offload.cli.common import console, print_json, state
 from offload.config import default_config_path, load_config
-from offload.models import detect_gpus, inventory_path, resolve_budget, suggest_inventory
-from offload.models.gpu import GPUReport
+from offload.models import detect_gpus, inventory_path, resolve_budget
 from offload.models.inventory_install import choose_inventory, install_inventory
 from offload.models.ops import ModelManager, OpsEvent, SetupReport
 from offload.models.planner import DEFAULT_WORKFLOW, Plan, load_workflow, plan_workflow
@@ -119,7 +118,7 @@ def setup(
 def _install_inventory(ctx: typer.Context, name: str, *, force: bool, quiet: bool) -> None:
     """``setup --inventory``: write the bundled inventory where the config is read, then use it."""
     st = state(ctx)
-    chosen = choose_inventory(name, detect_gpus() if name.strip().lower() == "auto" else GPUReport())
+    chosen = choose_inventory(name, detect_gpus)
     target = Path(st.config_path or os.environ.get("OFFLOAD_CONFIG") or default_config_path()).expanduser()
     done = install_inventory(chosen, target, force=force)
     st.config_path = str(done.path)
@@ -224,7 +223,7 @@ def gpu(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> No
     cfg = load_config(state(ctx).config_path)
     report = detect_gpus()
     b = resolve_budget(cfg, report)
-    suggestion = suggest_inventory(0.0 if report.cpu_only else report.total_gb)
+    suggestion = choose_inventory("auto", lambda: report)
     if as_json:
         print_json(
             {

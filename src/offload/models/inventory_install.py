@@ -9,6 +9,7 @@ different file is never overwritten silently: ``force`` replaces it and keeps th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,12 @@ class Installed:
     unchanged: bool = False
 
 
-def choose_inventory(name: str, gpus: GPUReport) -> str:
-    """``name`` checked against the bundled inventories; ``auto`` picks the one written for the detected GPU."""
+def choose_inventory(name: str, detect: Callable[[], GPUReport]) -> str:
+    """``name`` checked against the bundled inventories; ``auto`` picks the one written for the GPU ``detect``
+    finds (called only then)."""
     key = name.strip().lower()
     if key == "auto":
+        gpus = detect()
         return suggest_inventory(0.0 if gpus.cpu_only else gpus.total_gb)
     if key not in INVENTORIES:
         raise ConfigError(

@@ -24,7 +24,7 @@ from offload.errors import (
     OffloadError,
     UnknownModel,
 )
-from offload.outcomes import OutcomeWriter
+from offload.outcomes import OutcomeWriter, route_record
 from offload.prices import PriceTable
 from offload.redact import Redactor, default_redactor
 from offload.routing.cascade import CascadeResult, run_cascade
@@ -265,7 +265,7 @@ class Engine:
             model=resp.model,
             backend=resp.backend,
             verdict=resp.verdict,
-            route=_route_dict(route, resp),
+            route=route_record(route, resp),
             local=is_local,
             avoided_usd=avoided,
             reference_model=reference,
@@ -279,7 +279,7 @@ class Engine:
             jid,
             status=status,
             error=exc.to_dict() | {"type": type(exc).__name__},
-            route=_route_dict(route, None, attempts),
+            route=route_record(route, None, attempts),
             partial_output=partial,
         )
 
@@ -391,18 +391,3 @@ class _LazyBackends(Mapping[str, Backend]):
 
 def _safe_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
-
-
-def _route_dict(route: Route | None, resp: ChatResponse | None, attempts: list[Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if route is not None:
-        out["candidates"] = [c.model.name for c in route.candidates]
-        out["reason"] = getattr(route, "reason", "")
-        prof = getattr(route, "profile", None)
-        if prof is not None:
-            out["profile"] = {"kind": getattr(prof, "kind", None), "complexity": getattr(prof, "complexity", None)}
-    if resp is not None:  # its attempts are in the response (and the attempts table): not repeated here
-        out["stopped_because"] = resp.route_reason
-    elif attempts:
-        out["attempts"] = [a.model_dump(mode="json") if hasattr(a, "model_dump") else str(a) for a in attempts]
-    return out

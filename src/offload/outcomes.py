@@ -15,11 +15,14 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from offload.redact import Redactor
 from offload.store.journal import Journal
-from offload.types import Attempt
+from offload.types import Attempt, ChatResponse
+
+if TYPE_CHECKING:
+    from offload.routing.policy import Route
 
 _log = logging.getLogger("offload.engine")
 
@@ -78,4 +81,21 @@ class OutcomeWriter:
             _log.error("journal write failed: %s", self.redactor.text(str(fut.exception())))
 
 
-__all__ = ["OutcomeWriter"]
+def route_record(route: Route | None, resp: ChatResponse | None, attempts: list[Any] | None = None) -> dict[str, Any]:
+    """What the journal keeps of a route: the candidates, why, the task profile, and how the run ended (the
+    attempts themselves only when there is no response to hold them)."""
+    out: dict[str, Any] = {}
+    if route is not None:
+        out["candidates"] = [c.model.name for c in route.candidates]
+        out["reason"] = getattr(route, "reason", "")
+        prof = getattr(route, "profile", None)
+        if prof is not None:
+            out["profile"] = {"kind": getattr(prof, "kind", None), "complexity": getattr(prof, "complexity", None)}
+    if resp is not None:  # its attempts are in the response (and the attempts table): not repeated here
+        out["stopped_because"] = resp.route_reason
+    elif attempts:
+        out["attempts"] = [a.model_dump(mode="json") if hasattr(a, "model_dump") else str(a) for a in attempts]
+    return out
+
+
+__all__ = ["OutcomeWriter", "route_record"]
